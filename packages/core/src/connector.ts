@@ -1,0 +1,119 @@
+import type { z } from 'zod';
+import type { EntityDraft } from './model.js';
+import type { MappingsView } from './mappings.js';
+import type { JobMode } from './jobs.js';
+
+/** One stream a connector can extract. */
+export interface StreamDefinition {
+  name: string;
+  /** Fields of the raw payload that identify a record. */
+  primaryKey: string[];
+  /** Field of the raw payload that incremental extraction advances on. */
+  cursorField?: string;
+  /** Streams whose extraction must finish before this one starts (issues after issue types). */
+  dependsOn?: string[];
+  /** True when the extractor splits this stream into partitions (a project, a repository). */
+  partitioned?: boolean;
+}
+
+/** One record as read from the source, kept verbatim in raw storage. */
+export interface RawRecord {
+  sourceId: string;
+  payload: unknown;
+}
+
+/** One page of a stream: its records and the checkpoint that is true once they are durable. */
+export interface Page {
+  records: RawRecord[];
+  checkpoint: unknown;
+}
+
+/** Something a connector reports while it runs; arrives as a job event. */
+export type ConnectorEvent =
+  | { type: 'throttled'; until: string; reason: string; status?: number }
+  | { type: 'warning'; message: string }
+  | { type: 'request'; method: string; url: string; status: number };
+
+/**
+ * One request budget per integration, shared by every worker (in this process and, through the database,
+ * in others). Connectors `await wait()` before each request and call `pauseUntil` when the source refuses one.
+ */
+export interface RateLimitBudget {
+  wait(signal?: AbortSignal): Promise<void>;
+  pauseUntil(until: Date, reason: string): Promise<void>;
+}
+
+export interface ExtractContext<C> {
+  integrationId: string;
+  jobId: string;
+  config: C;
+  stream: string;
+  partition: string | null;
+  /** The checkpoint saved after the last durable page, or null to start from the beginning. */
+  checkpoint: unknown;
+  mode: JobMode;
+  /** For backfill: the date window to read (ISO strings). */
+  window?: { from?: string; to?: string };
+  signal: AbortSignal;
+  rateLimit: RateLimitBudget;
+  emit(event: ConnectorEvent): void;
+}
+
+/** Reads one stream page by page, starting after `ctx.checkpoint`. */
+export interface Extractor<C> {
+  extract(ctx: ExtractContext<C>): AsyncIterable<Page>;
+  /** For partitioned streams: the partition keys to extract (each gets its own checkpoint). */
+  partitions?(ctx: Omit<ExtractContext<C>, 'partition' | 'checkpoint'>): Promise<string[]>;
+}
+
+/** A raw row as stored, given to the transformer. */
+export interface RawRow {
+  id: string;
+  stream: string;
+  partition: string | null;
+  sourceId: string;
+  payload: unknown;
+  extractedAt: string;
+}
+
+export interface TransformContext<C = unknown> {
+  integrationId: string;
+  stream: string;
+  config: C;
+  mappings: MappingsView;
+}
+
+/** Turns raw rows of one stream into canonical entities (validated by zod after it returns). */
+export interface Transformer<C = unknown> {
+  transform(rows: RawRow[], ctx: TransformContext<C>): EntityDraft[] | Promise<EntityDraft[]>;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * A connector: a plain typed object, usually made by a factory that parses its options with zod.
+ *
+ * @example
+ * export const connector: Connector<{ token: string }> = {
+ *   name: 'acme', configSchema: z.object({ token: z.string() }), secretFields: ['token'],
+ *   streams: [{ name: 'tickets', primaryKey: ['id'], cursorField: 'updated' }],
+ *   extractor: { async *extract(ctx) { yield { records: [], checkpoint: null }; } },
+ *   transformer: { transform: (rows) => [] },
+ * };
+ */
+export interface Connector<C = any> {
+  name: string;
+  configSchema: z.ZodType<C>;
+  /** Dotted paths of config fields that are secrets: encrypted at rest, masked on read, never logged. */
+  secretFields?: string[];
+  streams: StreamDefinition[];
+  extractor: Extractor<C>;
+  transformer: Transformer<C>;
+  /** Default mappings derived from the source's own metadata; the integration's mappings override them. */
+  defaultMappings?: import('./mappings.js').MappingsInput;
+  /** Tests a connection with the given config. */
+  check?(config: C, ctx: { signal: AbortSignal }): Promise<CheckResult>;
+}

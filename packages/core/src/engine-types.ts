@@ -1,0 +1,126 @@
+import type { CheckResult, Connector } from './connector.js';
+import type { Db } from './db.js';
+import type { EventSource } from './events.js';
+import type { Job, JobFilter, StartJobInput } from './jobs.js';
+import type { LoadCounts } from './loader.js';
+import type { Mappings, MappingsInput } from './mappings.js';
+import type { DeadLetter, QueueAdapter, QueueStats, Stage } from './queue.js';
+
+export interface Integration {
+  id: string;
+  connector: string;
+  name: string;
+  /** Config with secret fields masked (`'••••••'`). */
+  config: Record<string, unknown>;
+  /** Run an incremental sync every this many seconds; null for manual only. */
+  scheduleSeconds: number | null;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateIntegrationInput {
+  connector: string;
+  name: string;
+  config: unknown;
+  scheduleSeconds?: number | null;
+  enabled?: boolean;
+}
+
+export interface UpdateIntegrationInput {
+  name?: string;
+  /** Merged over the stored config; a masked secret value keeps the stored secret. */
+  config?: Record<string, unknown>;
+  scheduleSeconds?: number | null;
+  enabled?: boolean;
+}
+
+export interface RawRowSummary {
+  id: string;
+  jobId: string;
+  integrationId: string;
+  stream: string;
+  partition: string | null;
+  sourceId: string;
+  status: 'pending' | 'loaded' | 'failed';
+  error: string | null;
+  extractedAt: string;
+  payload?: unknown;
+}
+
+export interface RawFilter {
+  jobId?: string;
+  integrationId?: string;
+  stream?: string;
+  status?: RawRowSummary['status'];
+  limit?: number;
+  offset?: number;
+  withPayload?: boolean;
+}
+
+/** Which stored raw rows to transform and load again. */
+export type ReplaySelector =
+  | { jobId: string }
+  | { integrationId: string; stream?: string }
+  | { from: string; to: string; integrationId?: string };
+
+export interface ReplayResult {
+  dryRun: boolean;
+  records: number;
+  counts: LoadCounts;
+  /** The replay job, when not a dry run. */
+  job?: Job;
+}
+
+export interface WorkerOptions {
+  stages?: Stage[];
+  /** Messages handled at once per stage in this process. */
+  concurrency?: Partial<Record<Stage, number>>;
+}
+
+/** The engine's public surface: what a host, the UI and the CLI use. */
+export interface Engine {
+  readonly db: Db;
+  readonly schema: string;
+  readonly queue: QueueAdapter;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly events: EventSource;
+  /** Starts consuming the given stages in this process (all three by default). */
+  startWorkers(options?: WorkerOptions): Promise<void>;
+  /** Stops workers after in-flight messages finish; does not close the host's db or queue. */
+  stop(): Promise<void>;
+
+  integrations: {
+    create(input: CreateIntegrationInput): Promise<Integration>;
+    get(id: string): Promise<Integration>;
+    list(): Promise<Integration[]>;
+    update(id: string, patch: UpdateIntegrationInput): Promise<Integration>;
+    delete(id: string): Promise<void>;
+    test(id: string): Promise<CheckResult>;
+  };
+  mappings: {
+    get(integrationId: string): Promise<{ version: number; mappings: Mappings }>;
+    put(integrationId: string, mappings: MappingsInput): Promise<{ version: number; mappings: Mappings }>;
+  };
+  jobs: {
+    start(input: StartJobInput): Promise<Job>;
+    get(id: string): Promise<Job>;
+    list(filter?: JobFilter): Promise<{ jobs: Job[]; total: number }>;
+    pause(id: string): Promise<Job>;
+    resume(id: string): Promise<Job>;
+    cancel(id: string): Promise<Job>;
+    /** Resolves when the job reaches a finished status (or rejects after `timeoutMs`). */
+    waitFor(id: string, options?: { timeoutMs?: number }): Promise<Job>;
+  };
+  raw: {
+    list(filter?: RawFilter): Promise<{ rows: RawRowSummary[]; total: number }>;
+    get(id: string): Promise<RawRowSummary>;
+  };
+  replay(selector: ReplaySelector, options?: { dryRun?: boolean; requestedBy?: string }): Promise<ReplayResult>;
+  deadLetters: {
+    list(options?: { stage?: Stage; limit?: number }): Promise<DeadLetter[]>;
+    replay(id: string): Promise<void>;
+    discard(id: string): Promise<void>;
+  };
+  queues: { stats(): Promise<QueueStats[]> };
+}

@@ -1,0 +1,99 @@
+/** Machine-readable error codes; each names what went wrong, the message says what to fix. */
+export type EtlErrorCode =
+  | 'invalid_config'
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'illegal_transition'
+  | 'unknown_connector'
+  | 'secret_key'
+  | 'auth_failed'
+  | 'forbidden'
+  | 'unreachable'
+  | 'rate_limited'
+  | 'source_error'
+  | 'queue_error'
+  | 'db_error'
+  | 'unsupported'
+  | 'timeout'
+  | 'internal';
+
+export interface EtlErrorOptions {
+  /** Name of the plugin that raised it (`jira`, `rabbitmq`, …); `core` when omitted. */
+  plugin?: string;
+  cause?: unknown;
+  /** HTTP status when the error came from a remote API. */
+  status?: number;
+  /** Structured details (validation issues, ids); never secrets. */
+  details?: unknown;
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /(authorization["']?\s*[:=]\s*["']?)(basic|bearer|token)\s+[^\s"',}]+/gi,
+  /((?:api[_-]?token|token|password|secret|private[_-]?key|apikey|access[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',}&]+/gi,
+  /(:\/\/[^:/\s]+:)[^@/\s]+@/g,
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g,
+];
+
+const knownSecrets = new Set<string>();
+
+/**
+ * Registers a secret value so that it is redacted from every EtlError message created afterwards.
+ * Connectors call this with their tokens at construction.
+ */
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 4) knownSecrets.add(value);
+}
+
+/** Removes tokens, passwords and credentials in URLs from a string. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) out = out.split(secret).join('[redacted]');
+  for (const pattern of SECRET_PATTERNS) {
+    out = out.replace(pattern, (match, prefix: string) =>
+      typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}[redacted]` : '[redacted]',
+    );
+  }
+  return out;
+}
+
+/**
+ * The one error class of @etl. Messages read `[etl] [plugin] …`, carry a `code`, and never contain secrets.
+ *
+ * @example
+ * throw new EtlError('not_found', `job ${id} does not exist`);
+ * throw new EtlError('auth_failed', 'credentials rejected by https://acme.atlassian.net', { plugin: 'jira', status: 401 });
+ */
+export class EtlError extends Error {
+  readonly code: EtlErrorCode;
+  readonly plugin: string;
+  readonly status?: number;
+  readonly details?: unknown;
+
+  constructor(code: EtlErrorCode, message: string, options: EtlErrorOptions = {}) {
+    const plugin = options.plugin ?? 'core';
+    super(redact(`[etl] [${plugin}] ${message}`), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EtlError';
+    this.code = code;
+    this.plugin = plugin;
+    this.status = options.status;
+    this.details = options.details;
+  }
+
+  /** Wraps anything thrown by an SDK at a plugin boundary, keeping an existing EtlError as is. */
+  static wrap(error: unknown, code: EtlErrorCode, plugin: string, context?: string): EtlError {
+    if (error instanceof EtlError) return error;
+    const text = error instanceof Error ? error.message : String(error);
+    return new EtlError(code, context ? `${context}: ${text}` : text, { plugin, cause: error });
+  }
+}
+
+export function isEtlError(error: unknown, code?: EtlErrorCode): error is EtlError {
+  return error instanceof EtlError && (code === undefined || error.code === code);
+}
+
+/** A one-line, redacted description of any thrown value, for storing with a job or dead letter. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return redact(error.message);
+  return redact(String(error));
+}

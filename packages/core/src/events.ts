@@ -1,0 +1,31 @@
+import type { JobCounters, JobStatus } from './jobs.js';
+
+/** Typed progress events. Persisted with a growing id, so subscribers (SSE) can resume after a gap. */
+export type EngineEventPayload =
+  | { type: 'job.status'; jobId: string; status: JobStatus; error?: string }
+  | { type: 'job.progress'; jobId: string; counters: JobCounters }
+  | {
+      type: 'stream.progress';
+      jobId: string;
+      stream: string;
+      partition: string | null;
+      extracted: number;
+      loaded: number;
+      pages: number;
+      done: boolean;
+      recordsPerSecond: number;
+    }
+  | { type: 'throttled'; jobId: string | null; integrationId: string; until: string; reason: string }
+  | { type: 'error'; jobId: string; stage: string; stream?: string; message: string }
+  | { type: 'dead_letter'; jobId: string | null; stage: string; messageId: string; error: string };
+
+export type EngineEvent = EngineEventPayload & { id: number; at: string };
+
+export type EventListener = (event: EngineEvent) => void;
+
+export interface EventSource {
+  /** Listens to events as they happen (from this process and, by polling the database, from others). */
+  subscribe(listener: EventListener, filter?: { jobId?: string }): () => void;
+  /** Events after `afterId`, oldest first: what a reconnecting subscriber missed. */
+  since(afterId: number, filter?: { jobId?: string; limit?: number }): Promise<EngineEvent[]>;
+}

@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './db.js';
+export * from './options.js';
+export * from './model.js';
+export * from './mappings.js';
+export * from './connector.js';
+export * from './queue.js';
+export * from './loader.js';
+export * from './jobs.js';
+export * from './events.js';
+export * from './engine-types.js';
+export { memoryQueue, type MemoryQueueOptions } from './memory-queue.js';

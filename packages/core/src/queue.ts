@@ -1,0 +1,68 @@
+/** The three stages; each has a work queue, a retry path and a dead-letter queue. */
+export const stages = ['extract', 'transform', 'load'] as const;
+export type Stage = (typeof stages)[number];
+
+export interface QueueMessage<T = unknown> {
+  /** Stable across redeliveries and retries. */
+  id: string;
+  stage: Stage;
+  body: T;
+  /** 1 on the first delivery, growing with each retry. */
+  attempt: number;
+  /** True when the adapter will dead-letter the message if this attempt fails. */
+  final: boolean;
+}
+
+/** Resolving acknowledges the message; throwing sends it to retry, and after the last attempt to dead letters. */
+export type MessageHandler<T = unknown> = (message: QueueMessage<T>) => Promise<void>;
+
+export interface Subscription {
+  /** Stops taking new messages and waits for in-flight handlers. */
+  cancel(): Promise<void>;
+}
+
+export interface QueueStats {
+  stage: Stage;
+  depth: number;
+  unacked: number;
+  consumers: number;
+  /** Messages waiting for a delayed retry. */
+  retrying: number;
+  deadLetters: number;
+  publishRate?: number;
+  ackRate?: number;
+}
+
+export interface DeadLetter {
+  id: string;
+  stage: Stage;
+  body: unknown;
+  error: string;
+  attempts: number;
+  deadAt: string;
+}
+
+export interface DeadLetterStore {
+  list(options?: { stage?: Stage; limit?: number }): Promise<DeadLetter[]>;
+  /** Puts the message back on its work queue with a fresh attempt count. False when the id is unknown. */
+  replay(id: string): Promise<boolean>;
+  /** Drops it for good. False when the id is unknown. */
+  discard(id: string): Promise<boolean>;
+}
+
+/**
+ * What the engine needs from a queue: publish durably, consume with acks. Everything else is optional.
+ * Implementations pass `testQueueAdapter` from `@etl/core/testing`.
+ */
+export interface QueueAdapter {
+  readonly name: string;
+  /** Resolves once every message is durable (broker confirm, or in memory for the embedded queue). */
+  publish(stage: Stage, bodies: unknown[]): Promise<void>;
+  consume(stage: Stage, handler: MessageHandler, options?: { prefetch?: number }): Promise<Subscription>;
+  /** Drains consumers and closes connections the adapter opened. */
+  close(): Promise<void>;
+  /** Declares topology / connects; called by the engine before use. */
+  start?(): Promise<void>;
+  stats?(): Promise<QueueStats[]>;
+  deadLetters?: DeadLetterStore;
+}

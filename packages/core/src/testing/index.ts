@@ -1,0 +1,1 @@
+export { testQueueAdapter, type QueueAdapterSuiteOptions } from './queue-suite.js';

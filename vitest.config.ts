@@ -1,0 +1,57 @@
+import { defineConfig } from 'vitest/config';
+import { defaultServerConditions } from 'vite';
+
+const conditions = ['etl-source', ...defaultServerConditions];
+const resolve = { conditions };
+
+/**
+ * Two projects: `unit` runs files in parallel (each file owns its schema / queue prefix);
+ * `faults` stops and restarts shared services, so its files run one at a time.
+ */
+export default defineConfig({
+  resolve,
+  ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+  test: {
+    projects: [
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'bench/**/*.test.ts'],
+          exclude: ['**/*.fault.test.ts', '**/*.browser.test.ts', '**/node_modules/**', '**/dist/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+        test: {
+          name: 'faults',
+          include: ['packages/*/src/**/*.fault.test.ts', 'examples/**/test/**/*.fault.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+        test: {
+          name: 'browser',
+          include: ['packages/*/src/**/*.browser.test.ts', 'examples/**/test/**/*.browser.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+    ],
+  },
+});
