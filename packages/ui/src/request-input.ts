@@ -1,0 +1,39 @@
+import { EtlError } from '@etl/core';
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { httpRefusal } from './http-errors.js';
+
+function invalid(what: string, error: z.ZodError): EtlError {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return new EtlError('invalid_input', `invalid ${what} — ${text}`, { plugin: 'ui', details: issues });
+}
+
+/** Parses a value with zod, throwing an `invalid_input` EtlError that lists each offending field. */
+export function parseInput<S extends z.ZodType>(what: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw invalid(what, result.error);
+}
+
+/** Reads and validates a JSON request body. An empty body counts as `{}`. */
+export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  const type = c.req.header('content-type');
+  const text = await c.req.text();
+  if (text.trim() === '') return parseInput('request body', schema, {});
+  if (!type || !/^application\/json\s*(;|$)/i.test(type)) {
+    throw httpRefusal(415, 'unsupported_media_type', 'request body must be application/json');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new EtlError('invalid_input', `malformed JSON body: ${(error as Error).message}`, { plugin: 'ui' });
+  }
+  return parseInput('request body', schema, value);
+}
+
+/** Validates the query string (every value a string; repeated keys keep the last). */
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return parseInput('query', schema, c.req.query());
+}
