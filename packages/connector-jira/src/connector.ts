@@ -20,9 +20,9 @@ export type JiraConnectorOptions = z.input<typeof factoryOptionsSchema>;
 export const jiraIntegrationConfigSchema = jiraConfigSchema.superRefine((config, ctx) => {
   registerSecret(config.apiToken);
   try {
-    assertPublicUrl(new URL(config.site), config.allowPrivateNetwork);
+    assertPublicUrl(new URL(config.siteUrl), config.allowPrivateNetwork);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', path: ['site'], message: (error as Error).message.replace(/^\[etl\] \[jira\] site: /, '') });
+    ctx.addIssue({ code: 'custom', path: ['siteUrl'], message: (error as Error).message.replace(/^\[etl\] \[jira\] siteUrl: /, '') });
   }
 }) as unknown as z.ZodType<JiraConfig>;
 
@@ -64,7 +64,7 @@ export async function checkJira(config: JiraConfig, signal: AbortSignal): Promis
  * const engine = createEngine({ db, queue: memoryQueue(), connectors: [jiraConnector()] });
  * await engine.integrations.create({
  *   connector: 'jira', name: 'Acme',
- *   config: { site: 'https://acme.atlassian.net', email: 'me@acme.com', apiToken: token, projects: ['ENG'] },
+ *   config: { siteUrl: 'https://acme.atlassian.net', email: 'me@acme.com', apiToken: token, projects: ['ENG'] },
  * });
  */
 export function jiraConnector(options: JiraConnectorOptions = {}): Connector<JiraConfig> {

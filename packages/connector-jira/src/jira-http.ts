@@ -11,7 +11,7 @@ export interface JiraRequestContext {
 }
 
 export interface JiraHttpSettings {
-  site: string;
+  siteUrl: string;
   email: string;
   apiToken: string;
   allowPrivateNetwork: boolean;
@@ -103,7 +103,7 @@ export class JiraHttp {
     private readonly settings: JiraHttpSettings,
     private readonly ctx: JiraRequestContext,
   ) {
-    this.base = new URL(settings.site.endsWith('/') ? settings.site : `${settings.site}/`);
+    this.base = new URL(settings.siteUrl.endsWith('/') ? settings.siteUrl : `${settings.siteUrl}/`);
     assertPublicUrl(this.base, settings.allowPrivateNetwork);
     this.authorization = `Basic ${Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64')}`;
     this.lookup = guardedLookup(settings.allowPrivateNetwork);

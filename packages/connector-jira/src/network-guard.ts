@@ -48,7 +48,7 @@ function hostOf(url: URL): string {
 /**
  * The checks that need no DNS: scheme and literal addresses. Throws an `invalid_config` error naming `field`.
  */
-export function assertPublicUrl(url: URL, allowPrivateNetwork: boolean, field = 'site'): void {
+export function assertPublicUrl(url: URL, allowPrivateNetwork: boolean, field = 'siteUrl'): void {
   if (allowPrivateNetwork) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new EtlError('invalid_config', `${field}: ${url.origin} must use http or https`, { plugin: 'jira' });
@@ -87,7 +87,7 @@ export function guardedLookup(allowPrivateNetwork: boolean): LookupFunction {
           return callback(
             new EtlError(
               'invalid_config',
-              `site: ${hostname} resolves to ${bad.address}, a loopback, private or link-local address; set allowPrivateNetwork to allow it`,
+              `siteUrl: ${hostname} resolves to ${bad.address}, a loopback, private or link-local address; set allowPrivateNetwork to allow it`,
               { plugin: 'jira' },
             ) as unknown as NodeJS.ErrnoException,
             '',

@@ -11,7 +11,7 @@ const customFieldId = z
 export const jiraConfigSchema = z
   .object({
     /** Site root, e.g. `https://acme.atlassian.net`. */
-    site: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
+    siteUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
     email: z.string().min(3, 'must be the Atlassian account email'),
     apiToken: z.string().min(1, 'must not be empty'),
     /** Project keys to extract; empty with `jql` set means every project the JQL reaches. */

@@ -172,7 +172,7 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
     if (typeId === '10001') storiesByProject.set(project.key, [...stories, id]);
 
     const createdMs = BASE_MS + i * 97_000 + int(0, 50_000);
-    const long = longEvery > 0 && i % longEvery === longEvery - 1;
+    const long = longEvery > 0 && Math.floor(i / projects.length) % longEvery === longEvery - 1;
     const length = long ? int(longMin, longMax) : int(0, normalMax);
     let statusId = '1';
     let at = createdMs;
