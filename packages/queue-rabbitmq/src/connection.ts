@@ -33,10 +33,14 @@ export function connectError(error: unknown, url: string, timeoutMs: number): Et
   const code = (error as { code?: string } | null)?.code;
   const where = safeUrl(url);
   if (/ACCESS.REFUSED|403/.test(text)) {
-    return new EtlError('auth_failed', `credentials were rejected by the broker at ${where} (${text})`, {
-      plugin: 'rabbitmq',
-      cause: error,
-    });
+    return new EtlError(
+      'auth_failed',
+      `credentials for user "${userOf(url)}" were rejected by the broker at ${where} (${text})`,
+      {
+        plugin: 'rabbitmq',
+        cause: error,
+      },
+    );
   }
   if (/NOT_ALLOWED|530/.test(text)) {
     return new EtlError('forbidden', `the broker at ${where} refused access to the virtual host (${text})`, {
@@ -57,14 +61,24 @@ export function connectError(error: unknown, url: string, timeoutMs: number): Et
   });
 }
 
-/** The URL without its password, for messages. */
+/** The URL without user name and password, for messages. */
 export function safeUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
     return parsed.toString();
   } catch {
     return '(invalid url)';
+  }
+}
+
+function userOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username) || 'guest';
+  } catch {
+    return '?';
   }
 }
 

@@ -4,7 +4,6 @@ import {
   describeError,
   EtlError,
   parseOptions,
-  registerSecret,
   stages,
   type DeadLetter,
   type DeadLetterStore,
@@ -61,8 +60,6 @@ const ERROR_HEADER_LIMIT = 4_000;
  */
 export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
   const opts = parseOptions('rabbitmq', 'rabbitmqQueue', rabbitmqOptionsSchema, options);
-  registerSecret(safePassword(opts.url));
-  if (opts.managementUrl) registerSecret(safePassword(opts.managementUrl));
 
   let topology: Topology = topologyFor(opts);
   const subscriptions = new Set<ActiveSubscription>();
@@ -467,13 +464,5 @@ function safely(fn: () => void): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function safePassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
   }
 }
