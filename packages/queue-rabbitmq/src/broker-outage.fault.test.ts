@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import type { QueueMessage } from '@etl/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { brokerControl } from './broker-control.js';
+import type { ConnectionEvent } from './connection.js';
+import { deleteRabbitmqQueues } from './delete-queues.js';
+import { rabbitmqQueue } from './rabbitmq-queue.js';
+
+const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const settings = (prefix: string) => ({
+  url,
+  prefix,
+  maxAttempts: 5,
+  retryDelaysMs: [100],
+  heartbeatSeconds: 5,
+  publishTimeoutMs: 90_000,
+  reconnectInitialDelayMs: 200,
+  reconnectMaxDelayMs: 1_000,
+});
+
+describe('rabbitmqQueue under broker faults (adapter level)', () => {
+  const prefixes: string[] = [];
+  afterAll(async () => {
+    // Whatever happened, the broker must be running for whoever comes next.
+    await brokerControl.startApp();
+    for (const prefix of prefixes) await deleteRabbitmqQueues(settings(prefix));
+  });
+
+  it('stop_app / start_app in the middle of 10,000 messages: every one delivered, publishes all confirmed', async () => {
+    const prefix = `etl-fault-stop-${randomBytes(4).toString('hex')}`;
+    prefixes.push(prefix);
+    const queue = rabbitmqQueue(settings(prefix));
+    const events: ConnectionEvent[] = [];
+    queue.onConnectionEvent((event) => events.push(event));
+    const seen = new Map<number, number>();
+    try {
+      await queue.start();
+      await queue.consume(
+        'transform',
+        async (message: QueueMessage) => {
+          const n = (message.body as { n: number }).n;
+          seen.set(n, (seen.get(n) ?? 0) + 1);
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+        { prefetch: 50 },
+      );
+
+      let outage: Promise<void> | undefined;
+      const total = 10_000;
+      const batch = 100;
+      for (let start = 0; start < total; start += batch) {
+        if (start === 3_000) {
+          outage = (async () => {
+            try {
+              await brokerControl.stopApp();
+              await new Promise((resolve) => setTimeout(resolve, 1_000));
+            } finally {
+              await brokerControl.startApp();
+            }
+          })();
+        }
+        // Each publish must resolve: during the outage it waits for the reconnect instead of failing.
+        await queue.publish(
+          'transform',
+          Array.from({ length: batch }, (_, i) => ({ n: start + i, pad: 'x'.repeat(64) })),
+        );
+      }
+      await outage;
+      await until(() => seen.size >= total, 90_000, `${total} distinct messages`);
+      await until(
+        async () => {
+          const stats = await queue.stats();
+          const transform = stats.find((s) => s.stage === 'transform')!;
+          return transform.depth === 0 && transform.unacked === 0;
+        },
+        20_000,
+        'an empty transform queue',
+      );
+      const duplicates = [...seen.values()].reduce((sum, count) => sum + count - 1, 0);
+      console.error(`stop_app: ${total} distinct delivered, ${duplicates} redelivered duplicates`);
+      expect(seen.size).toBe(total);
+      expect([...seen.keys()].every((n) => n >= 0 && n < total)).toBe(true);
+      expect(events.some((e) => e.type === 'lost')).toBe(true);
+      expect(events.filter((e) => e.type === 'connected').length).toBeGreaterThanOrEqual(2);
+      const stats = await queue.stats();
+      expect(stats.find((s) => s.stage === 'transform')).toMatchObject({
+        depth: 0,
+        consumers: 1,
+        retrying: 0,
+        deadLetters: 0,
+      });
+    } finally {
+      await brokerControl.startApp();
+      await queue.close();
+    }
+  });
+
+  it('close_all_connections: consumers come back and every message is handled', async () => {
+    const prefix = `etl-fault-close-${randomBytes(4).toString('hex')}`;
+    prefixes.push(prefix);
+    const queue = rabbitmqQueue(settings(prefix));
+    const events: ConnectionEvent[] = [];
+    queue.onConnectionEvent((event) => events.push(event));
+    const seen = new Map<number, number>();
+    try {
+      await queue.start();
+      for (const stage of ['extract', 'load'] as const) {
+        await queue.consume(
+          stage,
+          async (message: QueueMessage) => {
+            const n = (message.body as { n: number }).n;
+            seen.set(n, (seen.get(n) ?? 0) + 1);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          },
+          { prefetch: 10 },
+        );
+      }
+      await queue.publish(
+        'extract',
+        Array.from({ length: 1_000 }, (_, i) => ({ n: i })),
+      );
+      await queue.publish(
+        'load',
+        Array.from({ length: 1_000 }, (_, i) => ({ n: 1_000 + i })),
+      );
+      await until(() => seen.size >= 300, 30_000, '300 handled');
+      await brokerControl.closeAllConnections();
+      await until(() => seen.size >= 2_000, 60_000, '2,000 distinct messages');
+      expect(seen.size).toBe(2_000);
+      expect(events.some((e) => e.type === 'lost')).toBe(true);
+      const stats = await queue.stats();
+      for (const stage of ['extract', 'load'] as const) {
+        expect(stats.find((s) => s.stage === stage)).toMatchObject({
+          depth: 0,
+          consumers: 1,
+          deadLetters: 0,
+        });
+      }
+      // Publishing works on the new connection too.
+      await queue.publish('load', [{ n: 5_000 }]);
+      await until(() => seen.has(5_000), 10_000, 'a message after the reconnect');
+    } finally {
+      await queue.close();
+    }
+  });
+});
