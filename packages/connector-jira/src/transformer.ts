@@ -99,6 +99,8 @@ interface TransitionSource {
 export class JiraTransformer implements Transformer<JiraConfig> {
   transform(rows: RawRow[], ctx: TransformContext<JiraConfig>): EntityDraft[] {
     const out: EntityDraft[] = [];
+    // People come from the users stream and from issues' assignee / reporter (full user objects); changelog
+    // authors are left out: Jira trims them, and a trimmed copy would flip a person's row back and forth.
     const people = new Map<string, EntityDraft>();
     const addPerson = (user: JiraUser | null | undefined) => {
       const draft = person(user);
@@ -122,7 +124,6 @@ export class JiraTransformer implements Transformer<JiraConfig> {
           addPerson(issue.fields.assignee);
           addPerson(issue.fields.reporter);
           const histories = issue.changelog?.histories ?? [];
-          for (const h of histories) addPerson(h.author);
           out.push(
             ...this.transitions(
               { issueId: issue.id, updated: iso(issue.fields.updated), histories, annotations: issue._etl },
@@ -133,7 +134,6 @@ export class JiraTransformer implements Transformer<JiraConfig> {
         }
         case jiraStreams.issueChangelogs: {
           const record = payload as unknown as IssueChangelogRecord;
-          for (const h of record.histories) addPerson(h.author);
           out.push(
             ...this.transitions(
               {
