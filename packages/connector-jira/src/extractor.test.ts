@@ -71,6 +71,5 @@ describe('extractor and transformer against the fake Jira', () => {
     const transitions = entities.filter((e) => e.kind === 'work_item_transition');
     const expected = fake.issues().reduce((n, i) => n + fake.statusTransitions(i.key).length, 0);
     expect(transitions).toHaveLength(expected);
-    console.log(fake.requests.map((r) => `${r.method} ${r.path}`).join('\n'));
   });
 });
