@@ -13,7 +13,13 @@ describe('check() and the network guard', () => {
   });
   afterAll(() => fake.close());
   const config = (extra: Record<string, unknown> = {}) =>
-    parseJiraConfig({ siteUrl: fake.url, email: fake.email, apiToken: fake.apiToken, allowPrivateNetwork: true, ...extra });
+    parseJiraConfig({
+      siteUrl: fake.url,
+      email: fake.email,
+      apiToken: fake.apiToken,
+      allowPrivateNetwork: true,
+      ...extra,
+    });
   const signal = () => AbortSignal.timeout(10_000);
 
   it('gives one distinct message for success, 401, 403, 404 and an unreachable host', async () => {
@@ -34,7 +40,10 @@ describe('check() and the network guard', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const unreachable = await checkJira(config({ siteUrl: `http://127.0.0.1:${port}`, maxRetries: 0 }), signal());
+    const unreachable = await checkJira(
+      config({ siteUrl: `http://127.0.0.1:${port}`, maxRetries: 0 }),
+      signal(),
+    );
 
     const messages = [unauthorized, forbidden, missing, unreachable].map((r) => r.message);
     expect(forbidden.message).toMatch(/403/);
@@ -45,7 +54,14 @@ describe('check() and the network guard', () => {
   });
 
   it('refuses http, loopback, private and link-local sites without allowPrivateNetwork, naming siteUrl', () => {
-    for (const siteUrl of ['http://acme.atlassian.net', 'https://127.0.0.1', 'https://192.168.1.10', 'https://169.254.169.254', 'https://[::1]', 'https://localhost']) {
+    for (const siteUrl of [
+      'http://acme.atlassian.net',
+      'https://127.0.0.1',
+      'https://192.168.1.10',
+      'https://169.254.169.254',
+      'https://[::1]',
+      'https://localhost',
+    ]) {
       let error: unknown;
       try {
         parseJiraConfig({ siteUrl, email: 'a@b.c', apiToken: 'tok-12345' });
@@ -55,15 +71,18 @@ describe('check() and the network guard', () => {
       expect(isEtlError(error, 'invalid_config'), siteUrl).toBe(true);
       expect((error as Error).message, siteUrl).toMatch(/siteUrl/);
     }
-    expect(parseJiraConfig({ siteUrl: 'https://acme.atlassian.net', email: 'a@b.c', apiToken: 'tok-12345' }).siteUrl).toBe(
-      'https://acme.atlassian.net',
-    );
+    expect(
+      parseJiraConfig({ siteUrl: 'https://acme.atlassian.net', email: 'a@b.c', apiToken: 'tok-12345' })
+        .siteUrl,
+    ).toBe('https://acme.atlassian.net');
   });
 
   it('checks the address after DNS resolution', async () => {
     const lookup = (allow: boolean) =>
       new Promise<{ error: Error | null; address: string }>((resolve) =>
-        guardedLookup(allow)('localhost', { family: 4 }, (error, address) => resolve({ error, address: String(address) })),
+        guardedLookup(allow)('localhost', { family: 4 }, (error, address) =>
+          resolve({ error, address: String(address) }),
+        ),
       );
     const refused = await lookup(false);
     expect(refused.error?.message).toMatch(/siteUrl: localhost resolves to 127\.0\.0\.1/);
@@ -78,8 +97,15 @@ describe('check() and the network guard', () => {
   it('reads Retry-After and X-RateLimit-Reset, taking the later', () => {
     const now = Date.UTC(2025, 0, 1);
     expect(retryAt({ 'retry-after': '3' }, now)?.getTime()).toBe(now + 3000);
-    expect(retryAt({ 'x-ratelimit-reset': new Date(now + 5000).toISOString() }, now)?.getTime()).toBe(now + 5000);
-    expect(retryAt({ 'retry-after': '2', 'x-ratelimit-reset': new Date(now + 1000).toISOString() }, now)?.getTime()).toBe(now + 2000);
+    expect(retryAt({ 'x-ratelimit-reset': new Date(now + 5000).toISOString() }, now)?.getTime()).toBe(
+      now + 5000,
+    );
+    expect(
+      retryAt(
+        { 'retry-after': '2', 'x-ratelimit-reset': new Date(now + 1000).toISOString() },
+        now,
+      )?.getTime(),
+    ).toBe(now + 2000);
     expect(retryAt({}, now)).toBeNull();
   });
 });

@@ -12,7 +12,13 @@ describe('jira connector conformance', () => {
 
   testConnector({
     connector: () => jiraConnector(),
-    config: () => ({ siteUrl: fake.url, email: fake.email, apiToken: fake.apiToken, allowPrivateNetwork: true, pageSize: 40 }),
+    config: () => ({
+      siteUrl: fake.url,
+      email: fake.email,
+      apiToken: fake.apiToken,
+      allowPrivateNetwork: true,
+      pageSize: 40,
+    }),
     invalidConfig: { siteUrl: 'not a url', email: 'x' },
     minRecords: 150,
     timeoutMs: 60_000,

@@ -27,7 +27,11 @@ describe('jira connector through the engine', () => {
         ...extra,
       },
     });
-  const runJob = async (integrationId: string, streams: string[], mode: 'full' | 'incremental' = 'incremental') => {
+  const runJob = async (
+    integrationId: string,
+    streams: string[],
+    mode: 'full' | 'incremental' = 'incremental',
+  ) => {
     const job = await engine.jobs.start({ integrationId, streams, mode });
     return engine.jobs.waitFor(job.id, { timeoutMs: 90_000 });
   };
@@ -76,7 +80,13 @@ describe('jira connector through the engine', () => {
       const byKey = new Map(items.map((i) => [i.key, i]));
       for (const issue of truth) expect(byKey.get(issue.key)?.status, issue.key).toBe(issue.status);
 
-      const rows = await q<{ work_item_id: string; seq: number; from_status: string | null; to_status: string; transitioned_at: Date }>(
+      const rows = await q<{
+        work_item_id: string;
+        seq: number;
+        from_status: string | null;
+        to_status: string;
+        transitioned_at: Date;
+      }>(
         'SELECT work_item_id, seq, from_status, to_status, transitioned_at FROM $schema.work_item_transitions WHERE integration_id = $1 ORDER BY work_item_id, seq',
         [id],
       );
@@ -88,16 +98,20 @@ describe('jira connector through the engine', () => {
       for (const issue of truth) {
         const want = jira.statusTransitions(issue.key);
         const got = loaded.get(issue.id) ?? [];
-        expect(got.map((r) => [r.seq, r.from_status, r.to_status]), issue.key).toEqual(
-          want.map((w, i) => [i + 1, w.from, w.to]),
-        );
-        if (got.length > 0) expect(got[got.length - 1].to_status, `${issue.key} ends on its status`).toBe(issue.status);
+        expect(
+          got.map((r) => [r.seq, r.from_status, r.to_status]),
+          issue.key,
+        ).toEqual(want.map((w, i) => [i + 1, w.from, w.to]));
+        if (got.length > 0)
+          expect(got[got.length - 1].to_status, `${issue.key} ends on its status`).toBe(issue.status);
         for (let i = 1; i < want.length; i += 1) if (want[i].at === want[i - 1].at) sameMsPairs += 1;
       }
       expect(sameMsPairs).toBeGreaterThan(50);
 
       const requests = jira.requestCount();
-      console.error(`[jira test] ${requests} requests for 2,000 issues (${jira.requestCount('/rest/api/3/changelog/bulkfetch')} bulk changelog, ${jira.requestCount('/rest/api/3/issue/')} per issue)`);
+      console.error(
+        `[jira test] ${requests} requests for 2,000 issues (${jira.requestCount('/rest/api/3/changelog/bulkfetch')} bulk changelog, ${jira.requestCount('/rest/api/3/issue/')} per issue)`,
+      );
       expect(requests).toBeLessThanOrEqual(40);
       expect(jira.requestCount('/rest/api/3/issue/')).toBe(0);
 
@@ -126,79 +140,106 @@ describe('jira connector through the engine', () => {
     },
   );
 
-  it('picks up an issue updated during a crawl on the next incremental run', { timeout: 60_000 }, async () => {
-    const jira = await fake({ issues: 300, projects: ['ENG', 'OPS'], seed: 5 });
-    const { id } = await integrationFor(jira, 'moving', { pageSize: 25 });
-    const target = jira.issues().find((i) => i.projectKey === 'ENG' && i.status !== 'Blocked')!;
-    let searches = 0;
-    jira.onRequest((r) => {
-      if (r.path === '/rest/api/3/search/jql' && ++searches === 3) jira.transitionIssue(target.key, 'Blocked');
-    });
-    const first = await runJob(id, ['issues']);
-    expect(first.status, JSON.stringify(first.errors)).toBe('succeeded');
-    expect(searches).toBeGreaterThan(3);
-    const second = await runJob(id, ['issues']);
-    expect(second.status, JSON.stringify(second.errors)).toBe('succeeded');
-    expect(second.counters.extracted).toBeLessThan(10);
-    const [item] = await q<{ status: string }>('SELECT status FROM $schema.work_items WHERE integration_id = $1 AND key = $2', [id, target.key]);
-    expect(item.status).toBe('Blocked');
-    const [last] = await q<{ to_status: string }>(
-      'SELECT to_status FROM $schema.work_item_transitions WHERE integration_id = $1 AND work_item_id = $2 ORDER BY seq DESC LIMIT 1',
-      [id, target.id],
-    );
-    expect(last.to_status).toBe('Blocked');
-    expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(300);
-  });
+  it(
+    'picks up an issue updated during a crawl on the next incremental run',
+    { timeout: 60_000 },
+    async () => {
+      const jira = await fake({ issues: 300, projects: ['ENG', 'OPS'], seed: 5 });
+      const { id } = await integrationFor(jira, 'moving', { pageSize: 25 });
+      const target = jira.issues().find((i) => i.projectKey === 'ENG' && i.status !== 'Blocked')!;
+      let searches = 0;
+      jira.onRequest((r) => {
+        if (r.path === '/rest/api/3/search/jql' && ++searches === 3)
+          jira.transitionIssue(target.key, 'Blocked');
+      });
+      const first = await runJob(id, ['issues']);
+      expect(first.status, JSON.stringify(first.errors)).toBe('succeeded');
+      expect(searches).toBeGreaterThan(3);
+      const second = await runJob(id, ['issues']);
+      expect(second.status, JSON.stringify(second.errors)).toBe('succeeded');
+      expect(second.counters.extracted).toBeLessThan(10);
+      const [item] = await q<{ status: string }>(
+        'SELECT status FROM $schema.work_items WHERE integration_id = $1 AND key = $2',
+        [id, target.key],
+      );
+      expect(item.status).toBe('Blocked');
+      const [last] = await q<{ to_status: string }>(
+        'SELECT to_status FROM $schema.work_item_transitions WHERE integration_id = $1 AND work_item_id = $2 ORDER BY seq DESC LIMIT 1',
+        [id, target.id],
+      );
+      expect(last.to_status).toBe('Blocked');
+      expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(300);
+    },
+  );
 
-  it('survives 429 storms and 5xx bursts with every record, never asking before Retry-After', { timeout: 90_000 }, async () => {
-    const jira = await fake({
-      issues: 400,
-      projects: ['ENG', 'OPS'],
-      seed: 9,
-      faults: {
-        rateLimit429: { every: 6, count: 5, retryAfterSeconds: 1 },
-        serverErrors: { every: 5, burst: 3, count: 4 },
-      },
-    });
-    const { id } = await integrationFor(jira, 'stormy', { pageSize: 40 });
-    const job = await runJob(id, ['projects', 'issue_types', 'statuses', 'users', 'issues'], 'full');
-    expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
-    expect(jira.requests.filter((r) => r.status === 429)).toHaveLength(5);
-    expect(jira.requests.filter((r) => r.status >= 500)).toHaveLength(12);
-    expect(jira.earlyRequests(50)).toEqual([]);
-    // Waits as long as asked, not a fixed longer delay: each 429 is followed by a request within ~1.5 s.
-    for (const r of jira.requests.filter((x) => x.retryAfterUntil)) {
-      const next = jira.requests.find((x) => x.at >= r.retryAfterUntil!);
-      expect(next, 'a request follows the pause').toBeDefined();
-      expect(next!.at - r.retryAfterUntil!).toBeLessThan(1500);
-    }
-    expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(400);
-    const transitions = jira.issues().reduce((n, i) => n + jira.statusTransitions(i.key).length, 0);
-    expect(await q('SELECT 1 FROM $schema.work_item_transitions WHERE integration_id = $1', [id])).toHaveLength(transitions);
-    const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
-    expect(events.filter((e) => e.type === 'throttled').length).toBeGreaterThanOrEqual(5);
-  });
+  it(
+    'survives 429 storms and 5xx bursts with every record, never asking before Retry-After',
+    { timeout: 90_000 },
+    async () => {
+      const jira = await fake({
+        issues: 400,
+        projects: ['ENG', 'OPS'],
+        seed: 9,
+        faults: {
+          rateLimit429: { every: 6, count: 5, retryAfterSeconds: 1 },
+          serverErrors: { every: 5, burst: 3, count: 4 },
+        },
+      });
+      const { id } = await integrationFor(jira, 'stormy', { pageSize: 40 });
+      const job = await runJob(id, ['projects', 'issue_types', 'statuses', 'users', 'issues'], 'full');
+      expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
+      expect(jira.requests.filter((r) => r.status === 429)).toHaveLength(5);
+      expect(jira.requests.filter((r) => r.status >= 500)).toHaveLength(12);
+      expect(jira.earlyRequests(50)).toEqual([]);
+      // Waits as long as asked, not a fixed longer delay: each 429 is followed by a request within ~1.5 s.
+      for (const r of jira.requests.filter((x) => x.retryAfterUntil)) {
+        const next = jira.requests.find((x) => x.at >= r.retryAfterUntil!);
+        expect(next, 'a request follows the pause').toBeDefined();
+        expect(next!.at - r.retryAfterUntil!).toBeLessThan(1500);
+      }
+      expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(400);
+      const transitions = jira.issues().reduce((n, i) => n + jira.statusTransitions(i.key).length, 0);
+      expect(
+        await q('SELECT 1 FROM $schema.work_item_transitions WHERE integration_id = $1', [id]),
+      ).toHaveLength(transitions);
+      const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
+      expect(events.filter((e) => e.type === 'throttled').length).toBeGreaterThanOrEqual(5);
+    },
+  );
 
-  it('fails a job with a wrong token, naming the site, with the token nowhere', { timeout: 60_000 }, async () => {
-    const jira = await fake({ issues: 20, seed: 2 });
-    const wrong = 'wrong-token-ATATT3xFfGF0-do-not-leak';
-    const { id } = await integrationFor(jira, 'wrong', { apiToken: wrong });
-    const job = await runJob(id, ['issues']);
-    expect(job.status).toBe('failed');
-    const text = JSON.stringify(job.errors);
-    expect(text).toContain(jira.url);
-    expect(text).toContain('credentials rejected');
-    const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
-    const raw = await q('SELECT payload::text AS p, error FROM $schema.raw_extraction_data WHERE integration_id = $1', [id]);
-    const stored = await q('SELECT config::text AS c FROM $schema.etl_integrations');
-    for (const haystack of [text, JSON.stringify(events), JSON.stringify(raw), JSON.stringify(stored), JSON.stringify(await engine.integrations.get(id))]) {
-      expect(haystack).not.toContain(wrong);
-    }
-    const check = await engine.integrations.test(id);
-    expect(check.ok).toBe(false);
-    expect(check.message).toContain('credentials rejected');
-    expect(check.message).not.toContain(wrong);
-  });
+  it(
+    'fails a job with a wrong token, naming the site, with the token nowhere',
+    { timeout: 60_000 },
+    async () => {
+      const jira = await fake({ issues: 20, seed: 2 });
+      const wrong = 'wrong-token-ATATT3xFfGF0-do-not-leak';
+      const { id } = await integrationFor(jira, 'wrong', { apiToken: wrong });
+      const job = await runJob(id, ['issues']);
+      expect(job.status).toBe('failed');
+      const text = JSON.stringify(job.errors);
+      expect(text).toContain(jira.url);
+      expect(text).toContain('credentials rejected');
+      const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
+      const raw = await q(
+        'SELECT payload::text AS p, error FROM $schema.raw_extraction_data WHERE integration_id = $1',
+        [id],
+      );
+      const stored = await q('SELECT config::text AS c FROM $schema.etl_integrations');
+      for (const haystack of [
+        text,
+        JSON.stringify(events),
+        JSON.stringify(raw),
+        JSON.stringify(stored),
+        JSON.stringify(await engine.integrations.get(id)),
+      ]) {
+        expect(haystack).not.toContain(wrong);
+      }
+      const check = await engine.integrations.test(id);
+      expect(check.ok).toBe(false);
+      expect(check.message).toContain('credentials rejected');
+      expect(check.message).not.toContain(wrong);
+    },
+  );
 
   it('refuses a site on a private address without the flag, naming the field', async () => {
     await expect(
@@ -210,20 +251,24 @@ describe('jira connector through the engine', () => {
     ).rejects.toThrow(/siteUrl/);
   });
 
-  it('keeps a malformed JSON page in raw storage, reports it, and finishes the job', { timeout: 60_000 }, async () => {
-    const jira = await fake({ issues: 120, seed: 4, faults: { malformedJson: { every: 2, count: 1 } } });
-    const { id } = await integrationFor(jira, 'malformed', { pageSize: 30 });
-    const job = await runJob(id, ['issues']);
-    expect(['succeeded', 'partial']).toContain(job.status);
-    const raw = await q<{ payload: { unparseable?: boolean; body?: string } }>(
-      'SELECT payload FROM $schema.raw_extraction_data WHERE integration_id = $1',
-      [id],
-    );
-    const bad = raw.filter((r) => r.payload.unparseable === true);
-    expect(bad).toHaveLength(1);
-    expect(bad[0].payload.body?.length).toBeGreaterThan(10);
-    const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
-    expect(JSON.stringify(events)).toContain('malformed JSON');
-    expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(120);
-  });
+  it(
+    'keeps a malformed JSON page in raw storage, reports it, and finishes the job',
+    { timeout: 60_000 },
+    async () => {
+      const jira = await fake({ issues: 120, seed: 4, faults: { malformedJson: { every: 2, count: 1 } } });
+      const { id } = await integrationFor(jira, 'malformed', { pageSize: 30 });
+      const job = await runJob(id, ['issues']);
+      expect(['succeeded', 'partial']).toContain(job.status);
+      const raw = await q<{ payload: { unparseable?: boolean; body?: string } }>(
+        'SELECT payload FROM $schema.raw_extraction_data WHERE integration_id = $1',
+        [id],
+      );
+      const bad = raw.filter((r) => r.payload.unparseable === true);
+      expect(bad).toHaveLength(1);
+      expect(bad[0].payload.body?.length).toBeGreaterThan(10);
+      const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
+      expect(JSON.stringify(events)).toContain('malformed JSON');
+      expect(await q('SELECT 1 FROM $schema.work_items WHERE integration_id = $1', [id])).toHaveLength(120);
+    },
+  );
 });

@@ -10,7 +10,10 @@ import { JiraTransformer, jiraDefaultMappings } from './transformer.js';
 const factoryOptionsSchema = z
   .object({
     /** Connector name as registered with the engine. */
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('jira'),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes')
+      .default('jira'),
   })
   .strict();
 
@@ -22,7 +25,11 @@ export const jiraIntegrationConfigSchema = jiraConfigSchema.superRefine((config,
   try {
     assertPublicUrl(new URL(config.siteUrl), config.allowPrivateNetwork);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', path: ['siteUrl'], message: (error as Error).message.replace(/^\[etl\] \[jira\] siteUrl: /, '') });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['siteUrl'],
+      message: (error as Error).message.replace(/^\[etl\] \[jira\] siteUrl: /, ''),
+    });
   }
 }) as unknown as z.ZodType<JiraConfig>;
 
@@ -33,7 +40,11 @@ export async function checkJira(config: JiraConfig, signal: AbortSignal): Promis
   registerSecret(config.apiToken);
   const api = new JiraApi(
     { ...config, maxRetries: Math.min(config.maxRetries, 2) },
-    { rateLimit: { wait: async () => undefined, pauseUntil: async () => undefined }, emit: () => undefined, signal },
+    {
+      rateLimit: { wait: async () => undefined, pauseUntil: async () => undefined },
+      emit: () => undefined,
+      signal,
+    },
   );
   try {
     const me = await api.myself();
@@ -43,9 +54,15 @@ export async function checkJira(config: JiraConfig, signal: AbortSignal): Promis
     const site = api.site;
     switch (error.code) {
       case 'auth_failed':
-        return { ok: false, message: `credentials rejected by ${site}: check the account email and API token` };
+        return {
+          ok: false,
+          message: `credentials rejected by ${site}: check the account email and API token`,
+        };
       case 'forbidden':
-        return { ok: false, message: `${site} accepted the credentials but refused access (403): the account may lack Jira access` };
+        return {
+          ok: false,
+          message: `${site} accepted the credentials but refused access (403): the account may lack Jira access`,
+        };
       case 'not_found':
         return { ok: false, message: `${site} has no Jira REST API v3 (404): check the site URL` };
       case 'unreachable':

@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mappingsView, emptyMappings, type ConnectorEvent, type ExtractContext, type RawRow } from '@etl/core';
+import {
+  mappingsView,
+  emptyMappings,
+  type ConnectorEvent,
+  type ExtractContext,
+  type RawRow,
+} from '@etl/core';
 import { jiraConnector, parseJiraConfig } from './connector.js';
 import type { JiraConfig } from './options.js';
-import { startFakeJira, type FakeJira } from './testing/index.js';
-
-/** A budget like core's, in memory: a pause holds every request of the integration. */
-function memoryBudget() {
-  let until = 0;
-  return {
-    async wait() {
-      const left = until - Date.now();
-      if (left > 0) await new Promise((r) => setTimeout(r, left));
-    },
-    async pauseUntil(at: Date) {
-      until = Math.max(until, at.getTime());
-    },
-  };
-}
+import { memoryRateLimit, startFakeJira, type FakeJira } from './testing/index.js';
 
 async function extractAll(config: JiraConfig, stream: string, checkpoint: unknown = null) {
   const connector = jiraConnector();
@@ -30,7 +22,7 @@ async function extractAll(config: JiraConfig, stream: string, checkpoint: unknow
     stream,
     mode: 'incremental' as const,
     signal: AbortSignal.timeout(60_000),
-    rateLimit: memoryBudget(),
+    rateLimit: memoryRateLimit(),
     emit: (e: ConnectorEvent) => events.push(e),
   };
   const partitions = connector.streams.find((s) => s.name === stream)?.partitioned
@@ -40,7 +32,14 @@ async function extractAll(config: JiraConfig, stream: string, checkpoint: unknow
     const ctx: ExtractContext<JiraConfig> = { ...base, partition, checkpoint };
     for await (const page of connector.extractor.extract(ctx)) {
       for (const r of page.records) {
-        rows.push({ id: String(rows.length), stream, partition, sourceId: r.sourceId, payload: r.payload, extractedAt: '' });
+        rows.push({
+          id: String(rows.length),
+          stream,
+          partition,
+          sourceId: r.sourceId,
+          payload: r.payload,
+          extractedAt: '',
+        });
       }
       checkpoints.set(partition, page.checkpoint);
     }
@@ -56,7 +55,13 @@ describe('extractor and transformer against the fake Jira', () => {
   afterAll(() => fake.close());
 
   it('reads every issue with its complete changelog', async () => {
-    const config = parseJiraConfig({ siteUrl: fake.url, email: fake.email, apiToken: fake.apiToken, allowPrivateNetwork: true, pageSize: 50 });
+    const config = parseJiraConfig({
+      siteUrl: fake.url,
+      email: fake.email,
+      apiToken: fake.apiToken,
+      allowPrivateNetwork: true,
+      pageSize: 50,
+    });
     const { rows } = await extractAll(config, 'issues');
     expect(rows).toHaveLength(300);
     const connector = jiraConnector();

@@ -72,7 +72,10 @@ function searchWindow(ctx: ExtractContext<JiraConfig>): { fromMs: number; toMs: 
 }
 
 function unparseableRecord(details: UnparseableResponse): RawRecord {
-  return { sourceId: `unparseable:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`, payload: details };
+  return {
+    sourceId: `unparseable:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,
+    payload: details,
+  };
 }
 
 /** Reads the Jira streams page by page; issues are partitioned by project and carry their complete changelog. */
@@ -82,7 +85,7 @@ export class JiraExtractor implements Extractor<JiraConfig> {
     if (ctx.config.projects.length > 0) return [...ctx.config.projects];
     const api = apiFor({ ...ctx, partition: null, checkpoint: null });
     const keys: string[] = [];
-    for (let startAt = 0; ; ) {
+    for (let startAt = 0; ;) {
       const page = await api.projects(startAt, 50, []);
       keys.push(...page.values.map((p) => p.key));
       startAt += page.values.length;
@@ -95,7 +98,11 @@ export class JiraExtractor implements Extractor<JiraConfig> {
     const api = apiFor(ctx);
     switch (ctx.stream) {
       case jiraStreams.projects:
-        yield* this.offsetPages(ctx, (startAt) => api.projects(startAt, 50, ctx.config.projects), (p) => p.id);
+        yield* this.offsetPages(
+          ctx,
+          (startAt) => api.projects(startAt, 50, ctx.config.projects),
+          (p) => p.id,
+        );
         return;
       case jiraStreams.issueTypes: {
         const types = await api.issueTypes();
@@ -108,7 +115,7 @@ export class JiraExtractor implements Extractor<JiraConfig> {
         return;
       }
       case jiraStreams.users:
-        for (let startAt = 0; ; ) {
+        for (let startAt = 0; ;) {
           const users = await api.users(startAt, 100);
           if (users.length === 0) return;
           yield { records: users.map((u) => ({ sourceId: u.accountId, payload: u })), checkpoint: null };
@@ -116,15 +123,23 @@ export class JiraExtractor implements Extractor<JiraConfig> {
         }
       case jiraStreams.boards:
         for (const project of this.boardProjects(ctx)) {
-          yield* this.offsetPages(ctx, (startAt) => api.boards(startAt, project), (b) => String(b.id));
+          yield* this.offsetPages(
+            ctx,
+            (startAt) => api.boards(startAt, project),
+            (b) => String(b.id),
+          );
         }
         return;
       case jiraStreams.sprints:
         for (const project of this.boardProjects(ctx)) {
-          for (let startAt = 0; ; ) {
+          for (let startAt = 0; ;) {
             const boards = await api.boards(startAt, project);
             for (const board of boards.values.filter((b) => b.type === 'scrum')) {
-              yield* this.offsetPages(ctx, (at) => api.sprints(board.id, at), (s) => String(s.id));
+              yield* this.offsetPages(
+                ctx,
+                (at) => api.sprints(board.id, at),
+                (s) => String(s.id),
+              );
             }
             startAt += boards.values.length;
             if (boards.isLast !== false || boards.values.length === 0) break;
@@ -150,7 +165,7 @@ export class JiraExtractor implements Extractor<JiraConfig> {
     fetchPage: (startAt: number) => Promise<{ values: T[]; isLast?: boolean }>,
     idOf: (item: T) => string,
   ): AsyncIterable<Page> {
-    for (let startAt = 0; ; ) {
+    for (let startAt = 0; ;) {
       const page = await fetchPage(startAt);
       if (page.values.length > 0) {
         yield { records: page.values.map((v) => ({ sourceId: idOf(v), payload: v })), checkpoint: null };
@@ -252,7 +267,8 @@ export class JiraExtractor implements Extractor<JiraConfig> {
       if (id && status) categories[id] = status.statusCategory.key;
     };
     note(issue.fields.status?.id);
-    for (const h of all) for (const item of h.items) if (item.fieldId === 'status') (note(item.from), note(item.to));
+    for (const h of all)
+      for (const item of h.items) if (item.fieldId === 'status') (note(item.from), note(item.to));
     const annotations: JiraIssueAnnotations = {
       statusCategories: categories,
       changelogComplete: all.length >= (issue.changelog?.total ?? 0),
@@ -302,8 +318,12 @@ export class JiraExtractor implements Extractor<JiraConfig> {
           token = page.nextPageToken ?? undefined;
         } while (token && !ctx.signal.aborted);
       } catch (error) {
-        if (!(error instanceof EtlError) || (error.code !== 'not_found' && !unparseableOf(error))) throw error;
-        ctx.emit({ type: 'warning', message: `bulk changelog unavailable, reading per issue: ${error.message}` });
+        if (!(error instanceof EtlError) || (error.code !== 'not_found' && !unparseableOf(error)))
+          throw error;
+        ctx.emit({
+          type: 'warning',
+          message: `bulk changelog unavailable, reading per issue: ${error.message}`,
+        });
       }
     }
     const limit = pLimit(ctx.config.concurrency);
@@ -315,7 +335,7 @@ export class JiraExtractor implements Extractor<JiraConfig> {
       incomplete.map((issue) =>
         limit(async () => {
           const histories: JiraHistory[] = [...(found.get(issue.id) ?? [])];
-          for (let startAt = 0; ; ) {
+          for (let startAt = 0; ;) {
             const page = await api.issueChangelog(issue.id, startAt);
             histories.push(...page.values);
             startAt += page.values.length;

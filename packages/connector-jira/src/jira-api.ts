@@ -20,7 +20,8 @@ interface AdapterConfig {
   url?: string;
   method?: string;
   params?: Record<string, unknown>;
-  paramsSerializer?: ((params: Record<string, unknown>) => string) | { serialize?: (p: Record<string, unknown>) => string };
+  paramsSerializer?:
+    ((params: Record<string, unknown>) => string) | { serialize?: (p: Record<string, unknown>) => string };
   data?: unknown;
 }
 
@@ -110,7 +111,12 @@ export class JiraApi {
 
   projects(startAt: number, maxResults: number, keys: string[]): Promise<JiraOffsetPage<JiraProject>> {
     return this.call(() =>
-      this.v3.projects.searchProjects({ startAt, maxResults, keys: keys.length ? keys : undefined, orderBy: 'key' }),
+      this.v3.projects.searchProjects({
+        startAt,
+        maxResults,
+        keys: keys.length ? keys : undefined,
+        orderBy: 'key',
+      }),
     );
   }
 

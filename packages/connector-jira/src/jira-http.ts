@@ -87,7 +87,14 @@ function errorMessagesOf(body: string): string {
   }
 }
 
-const transientCodes = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const transientCodes = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * The one HTTP path of the connector: budget wait, SSRF-guarded connection, redirects checked hop by hop,
@@ -128,11 +135,15 @@ export class JiraHttp {
         body: response.body.slice(0, 1_000_000),
         parseError: (error as Error).message,
       };
-      throw new EtlError('source_error', `malformed JSON from ${method} ${url}: ${(error as Error).message}`, {
-        plugin: 'jira',
-        status: response.status,
-        details,
-      });
+      throw new EtlError(
+        'source_error',
+        `malformed JSON from ${method} ${url}: ${(error as Error).message}`,
+        {
+          plugin: 'jira',
+          status: response.status,
+          details,
+        },
+      );
     }
   }
 
@@ -225,7 +236,11 @@ export class JiraHttp {
         options,
       );
     }
-    return new EtlError('source_error', `${this.site} rejected ${what} (${status})${detail ? `: ${detail}` : ''}`, options);
+    return new EtlError(
+      'source_error',
+      `${this.site} rejected ${what} (${status})${detail ? `: ${detail}` : ''}`,
+      options,
+    );
   }
 
   private async follow(method: string, url: URL, body: string | undefined): Promise<JiraResponse> {
@@ -263,17 +278,29 @@ export class JiraHttp {
     return new Promise<JiraResponse>((resolve, reject) => {
       const req = transport.request(
         url,
-        { method, headers, lookup: this.lookup, signal: this.ctx.signal, timeout: this.settings.requestTimeoutMs },
+        {
+          method,
+          headers,
+          lookup: this.lookup,
+          signal: this.ctx.signal,
+          timeout: this.settings.requestTimeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
           );
         },
       );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+      );
       req.on('error', reject);
       req.end(body);
     });

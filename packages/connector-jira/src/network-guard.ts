@@ -51,7 +51,9 @@ function hostOf(url: URL): string {
 export function assertPublicUrl(url: URL, allowPrivateNetwork: boolean, field = 'siteUrl'): void {
   if (allowPrivateNetwork) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new EtlError('invalid_config', `${field}: ${url.origin} must use http or https`, { plugin: 'jira' });
+      throw new EtlError('invalid_config', `${field}: ${url.origin} must use http or https`, {
+        plugin: 'jira',
+      });
     }
     return;
   }

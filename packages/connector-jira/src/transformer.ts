@@ -65,7 +65,8 @@ const iso = (value: unknown): string | null => {
 
 /** A status change item: matched on the field id, never on the (localisable) display name. */
 const isStatusChange = (item: { fieldId?: string; field: string; fieldtype?: string }) =>
-  item.fieldId === 'status' || (item.fieldId === undefined && item.fieldtype === 'jira' && item.field === 'status');
+  item.fieldId === 'status' ||
+  (item.fieldId === undefined && item.fieldtype === 'jira' && item.field === 'status');
 
 function sprintName(value: unknown): string | null {
   if (!Array.isArray(value) || value.length === 0) return null;
@@ -112,7 +113,11 @@ export class JiraTransformer implements Transformer<JiraConfig> {
       switch (row.stream) {
         case jiraStreams.projects: {
           const p = payload as unknown as JiraProject;
-          out.push({ kind: 'project', sourceId: p.id, data: { key: p.key, name: p.name, url: p.self ?? null } });
+          out.push({
+            kind: 'project',
+            sourceId: p.id,
+            data: { key: p.key, name: p.name, url: p.self ?? null },
+          });
           break;
         }
         case jiraStreams.users:
@@ -191,7 +196,9 @@ export class JiraTransformer implements Transformer<JiraConfig> {
         rawType,
         status: statusName,
         statusCategory:
-          mappedStatus?.category ?? categoryOfJiraKey(status?.statusCategory?.key) ?? ('todo' as StatusCategory),
+          mappedStatus?.category ??
+          categoryOfJiraKey(status?.statusCategory?.key) ??
+          ('todo' as StatusCategory),
         workflowStep: mappedStatus?.workflowStep ?? null,
         projectKey: f.project?.key ?? null,
         parentKey: parent?.key ?? null,
@@ -227,7 +234,9 @@ export class JiraTransformer implements Transformer<JiraConfig> {
             seq,
             fromStatus: item.fromString ?? null,
             toStatus,
-            fromCategory: item.fromString ? this.category(item.fromString, item.from, source.annotations, ctx) : null,
+            fromCategory: item.fromString
+              ? this.category(item.fromString, item.from, source.annotations, ctx)
+              : null,
             toCategory: this.category(toStatus, item.to, source.annotations, ctx),
             transitionedAt: iso(history.created) ?? new Date(0).toISOString(),
             actorId: history.author?.accountId ?? null,

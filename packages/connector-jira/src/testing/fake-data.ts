@@ -104,7 +104,11 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
     typeof options.projects === 'number'
       ? Array.from({ length: options.projects }, (_, i) => `P${i}`)
       : (options.projects ?? ['ENG']);
-  const projects: JiraProject[] = keys.map((key, i) => ({ id: String(10000 + i), key, name: `Project ${key}` }));
+  const projects: JiraProject[] = keys.map((key, i) => ({
+    id: String(10000 + i),
+    key,
+    name: `Project ${key}`,
+  }));
   const users: JiraUser[] = [
     ...Array.from({ length: 10 }, (_, i) => ({
       accountId: `557058:fake-user-${String(i).padStart(2, '0')}`,
@@ -113,14 +117,24 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
       emailAddress: `user${i}@example.com`,
       active: true,
     })),
-    { accountId: '557058:fake-automation', accountType: 'app', displayName: 'Automation for Jira', active: true },
+    {
+      accountId: '557058:fake-automation',
+      accountType: 'app',
+      displayName: 'Automation for Jira',
+      active: true,
+    },
   ];
   const humans = users.slice(0, 10);
   const boards: JiraBoard[] = [];
   const sprints: (JiraSprint & { boardId: number })[] = [];
   projects.forEach((p, i) => {
     const boardId = i + 1;
-    boards.push({ id: boardId, name: `${p.key} board`, type: 'scrum', location: { projectKey: p.key, projectId: Number(p.id) } });
+    boards.push({
+      id: boardId,
+      name: `${p.key} board`,
+      type: 'scrum',
+      location: { projectKey: p.key, projectId: Number(p.id) },
+    });
     for (let s = 0; s < 3; s += 1) {
       const id = boardId * 100 + s;
       sprints.push({
@@ -167,7 +181,12 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
     if (n % 25 === 1) typeId = '10000';
     else if (n % 7 === 0 && stories.length > 0) typeId = '10004';
     else typeId = pick(['10001', '10001', '10002', '10003', '10005']);
-    const parentId = typeId === '10004' ? pick(stories) : typeId !== '10000' && epics.length > 0 && random() < 0.6 ? pick(epics) : null;
+    const parentId =
+      typeId === '10004'
+        ? pick(stories)
+        : typeId !== '10000' && epics.length > 0 && random() < 0.6
+          ? pick(epics)
+          : null;
     if (typeId === '10000') epicsByProject.set(project.key, [...epics, id]);
     if (typeId === '10001') storiesByProject.set(project.key, [...stories, id]);
 
@@ -185,18 +204,47 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
       if (roll < 0.75 || h === length - 1) {
         const next = pick(fakeStatuses.filter((s) => s.id !== statusId));
         const from = fakeStatuses.find((s) => s.id === statusId)!;
-        items.push({ field: 'status', fieldtype: 'jira', fieldId: 'status', from: from.id, fromString: from.name, to: next.id, toString: next.name });
+        items.push({
+          field: 'status',
+          fieldtype: 'jira',
+          fieldId: 'status',
+          from: from.id,
+          fromString: from.name,
+          to: next.id,
+          toString: next.name,
+        });
         statusId = next.id;
       }
       if (roll >= 0.6) {
-        items.push({ field: 'status', fieldtype: 'custom', fieldId: decoyStatusField, from: null, fromString: 'green', to: null, toString: pick(['red', 'amber', 'green']) });
+        items.push({
+          field: 'status',
+          fieldtype: 'custom',
+          fieldId: decoyStatusField,
+          from: null,
+          fromString: 'green',
+          to: null,
+          toString: pick(['red', 'amber', 'green']),
+        });
       }
       if (roll >= 0.9) {
-        items.push({ field: 'priority', fieldtype: 'jira', fieldId: 'priority', from: '3', fromString: 'Medium', to: '2', toString: 'High' });
+        items.push({
+          field: 'priority',
+          fieldtype: 'jira',
+          fieldId: 'priority',
+          from: '3',
+          fromString: 'Medium',
+          to: '2',
+          toString: 'High',
+        });
       }
       histories.push({
         id: String((historyId += 1)),
-        author: { accountId: author.accountId, displayName: author.displayName, accountType: author.accountType, active: true },
+        author: {
+          accountId: author.accountId,
+          displayName: author.displayName,
+          accountType: author.accountType,
+          active: true,
+        },
         created: jiraTime(at),
         items,
       });
@@ -222,9 +270,21 @@ export function generateFakeJiraData(options: FakeJiraDataOptions = {}): FakeJir
   }
   for (const issue of issues) {
     if (issue.sprintId !== null) {
-      const projectBoards = sprints.filter((s) => boards.find((b) => b.id === s.boardId)?.location?.projectKey === issue.projectKey);
-      issue.sprintId = projectBoards.length ? projectBoards[Number(issue.id) % projectBoards.length].id : null;
+      const projectBoards = sprints.filter(
+        (s) => boards.find((b) => b.id === s.boardId)?.location?.projectKey === issue.projectKey,
+      );
+      issue.sprintId = projectBoards.length
+        ? projectBoards[Number(issue.id) % projectBoards.length].id
+        : null;
     }
   }
-  return { projects, users, issues, boards, sprints, inlineChangelogLimit: inline, nextHistoryId: () => (historyId += 1) };
+  return {
+    projects,
+    users,
+    issues,
+    boards,
+    sprints,
+    inlineChangelogLimit: inline,
+    nextHistoryId: () => (historyId += 1),
+  };
 }

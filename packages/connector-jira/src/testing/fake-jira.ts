@@ -66,7 +66,14 @@ export interface FakeJira {
   /** Called for each request before it is answered (mutate data mid-crawl from here). */
   onRequest(listener: (request: FakeJiraRequest) => void): void;
   /** Issues as the connector should see them: key, id, status name, updated. */
-  issues(): { id: string; key: string; status: string; updated: string; histories: number; projectKey: string }[];
+  issues(): {
+    id: string;
+    key: string;
+    status: string;
+    updated: string;
+    histories: number;
+    projectKey: string;
+  }[];
   /** The changelog status transitions of one issue, in true order. */
   statusTransitions(key: string): { historyId: string; from: string; to: string; at: string }[];
   /** Moves an issue to another status now, adding a history, as a user would in Jira. */
@@ -108,7 +115,15 @@ function parseJql(jql: string): (issue: FakeIssue) => boolean {
   for (const m of where.matchAll(/\bupdated\s*(>=|<=|>|<)\s*(\d+)/gi)) {
     const v = Number(m[2]);
     const op = m[1];
-    tests.push((i) => (op === '>=' ? i.updatedMs >= v : op === '<=' ? i.updatedMs <= v : op === '>' ? i.updatedMs > v : i.updatedMs < v));
+    tests.push((i) =>
+      op === '>='
+        ? i.updatedMs >= v
+        : op === '<='
+          ? i.updatedMs <= v
+          : op === '>'
+            ? i.updatedMs > v
+            : i.updatedMs < v,
+    );
   }
   return (issue) => tests.every((t) => t(issue));
 }
@@ -150,7 +165,9 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
   let counters = { requests: 0, throttled: 0, bursts: 0, burstLeft: 0, malformedSeen: 0, malformed: 0 };
   let origin = '';
 
-  const userRef = (u: { accountId: string; displayName?: string; emailAddress?: string; accountType?: string } | null) =>
+  const userRef = (
+    u: { accountId: string; displayName?: string; emailAddress?: string; accountType?: string } | null,
+  ) =>
     u && {
       self: `${origin}/rest/api/3/user?accountId=${encodeURIComponent(u.accountId)}`,
       accountId: u.accountId,
@@ -162,11 +179,26 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     };
   const statusRef = (id: string) => {
     const s = statusById.get(id)!;
-    return { self: `${origin}/rest/api/3/status/${s.id}`, id: s.id, name: s.name, statusCategory: { ...s.statusCategory, self: `${origin}/rest/api/3/statuscategory/${s.statusCategory.id}` } };
+    return {
+      self: `${origin}/rest/api/3/status/${s.id}`,
+      id: s.id,
+      name: s.name,
+      statusCategory: {
+        ...s.statusCategory,
+        self: `${origin}/rest/api/3/statuscategory/${s.statusCategory.id}`,
+      },
+    };
   };
   const typeRef = (id: string) => {
     const t = typeById.get(id)!;
-    return { self: `${origin}/rest/api/3/issuetype/${t.id}`, id: t.id, name: t.name, subtask: t.subtask, hierarchyLevel: t.hierarchyLevel, description: t.description };
+    return {
+      self: `${origin}/rest/api/3/issuetype/${t.id}`,
+      id: t.id,
+      name: t.name,
+      subtask: t.subtask,
+      hierarchyLevel: t.hierarchyLevel,
+      description: t.description,
+    };
   };
 
   function issueJson(issue: FakeIssue, fields: string[], withChangelog: boolean): JiraIssue {
@@ -180,9 +212,24 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     set('summary', issue.summary);
     set('issuetype', typeRef(issue.typeId));
     set('status', statusRef(issue.statusId));
-    set('project', { self: `${origin}/rest/api/3/project/${project.id}`, id: project.id, key: project.key, name: project.name, projectTypeKey: 'software' });
+    set('project', {
+      self: `${origin}/rest/api/3/project/${project.id}`,
+      id: project.id,
+      key: project.key,
+      name: project.name,
+      projectTypeKey: 'software',
+    });
     if (parent) {
-      set('parent', { id: parent.id, key: parent.key, self: `${origin}/rest/api/3/issue/${parent.id}`, fields: { summary: parent.summary, status: statusRef(parent.statusId), issuetype: typeRef(parent.typeId) } });
+      set('parent', {
+        id: parent.id,
+        key: parent.key,
+        self: `${origin}/rest/api/3/issue/${parent.id}`,
+        fields: {
+          summary: parent.summary,
+          status: statusRef(parent.statusId),
+          issuetype: typeRef(parent.typeId),
+        },
+      });
     }
     set('assignee', userRef(issue.assignee));
     set('reporter', userRef(issue.reporter));
@@ -191,9 +238,17 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     set('updated', jiraTime(issue.updatedMs));
     set('resolutiondate', issue.statusId === '10003' ? jiraTime(issue.updatedMs) : null);
     set(storyPointsField, issue.storyPoints);
-    set(sprintField, sprint ? [{ id: sprint.id, name: sprint.name, state: sprint.state, boardId: sprint.boardId }] : null);
+    set(
+      sprintField,
+      sprint ? [{ id: sprint.id, name: sprint.name, state: sprint.state, boardId: sprint.boardId }] : null,
+    );
     set(decoyStatusField, { value: 'green' });
-    const json: JiraIssue = { id: issue.id, key: issue.key, self: `${origin}/rest/api/3/issue/${issue.id}`, fields: out } as JiraIssue;
+    const json: JiraIssue = {
+      id: issue.id,
+      key: issue.key,
+      self: `${origin}/rest/api/3/issue/${issue.id}`,
+      fields: out,
+    } as JiraIssue;
     if (withChangelog) {
       const total = issue.histories.length;
       const limit = data.inlineChangelogLimit;
@@ -204,46 +259,71 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     return json;
   }
 
-  const sorted = () => [...data.issues].sort((a, b) => a.updatedMs - b.updatedMs || Number(a.id) - Number(b.id));
+  const sorted = () =>
+    [...data.issues].sort((a, b) => a.updatedMs - b.updatedMs || Number(a.id) - Number(b.id));
 
   function search(params: URLSearchParams | Record<string, unknown>) {
-    const get = (k: string) => (params instanceof URLSearchParams ? params.get(k) : (params[k] as string | undefined) ?? null);
+    const get = (k: string) =>
+      params instanceof URLSearchParams ? params.get(k) : ((params[k] as string | undefined) ?? null);
     const jql = String(get('jql') ?? '');
     const fieldsParam = get('fields') as unknown;
-    const fields = Array.isArray(fieldsParam) ? (fieldsParam as string[]) : String(fieldsParam ?? '').split(',').filter(Boolean);
+    const fields = Array.isArray(fieldsParam)
+      ? (fieldsParam as string[])
+      : String(fieldsParam ?? '')
+          .split(',')
+          .filter(Boolean);
     const expand = String(get('expand') ?? '');
     const maxResults = Math.min(100, Math.max(1, Number(get('maxResults') ?? 50)));
     const after = decodeToken<SearchToken>(get('nextPageToken') as string | null);
     const match = parseJql(jql);
-    const list = sorted().filter(match).filter((i) => !after || i.updatedMs > after.u || (i.updatedMs === after.u && Number(i.id) > after.id));
+    const list = sorted()
+      .filter(match)
+      .filter((i) => !after || i.updatedMs > after.u || (i.updatedMs === after.u && Number(i.id) > after.id));
     const page = list.slice(0, maxResults);
     const more = list.length > page.length;
     const last = page[page.length - 1];
     return {
-      issues: page.map((i) => issueJson(i, fields.length ? fields : ['*navigable'], expand.split(',').includes('changelog'))),
+      issues: page.map((i) =>
+        issueJson(i, fields.length ? fields : ['*navigable'], expand.split(',').includes('changelog')),
+      ),
       ...(more && last ? { nextPageToken: encodeToken({ u: last.updatedMs, id: Number(last.id) }) } : {}),
       isLast: !more,
     };
   }
 
-  function bulkChangelog(body: { issueIdsOrKeys?: string[]; maxResults?: number; nextPageToken?: string; fieldIds?: string[] }) {
-    const issues = (body.issueIdsOrKeys ?? []).slice(0, 1000).map((k) => byId.get(k) ?? byKey.get(k)).filter((i): i is FakeIssue => !!i);
+  function bulkChangelog(body: {
+    issueIdsOrKeys?: string[];
+    maxResults?: number;
+    nextPageToken?: string;
+    fieldIds?: string[];
+  }) {
+    const issues = (body.issueIdsOrKeys ?? [])
+      .slice(0, 1000)
+      .map((k) => byId.get(k) ?? byKey.get(k))
+      .filter((i): i is FakeIssue => !!i);
     const maxResults = Math.min(1000, Math.max(1, body.maxResults ?? 1000));
     const offset = decodeToken<{ o: number }>(body.nextPageToken ?? null)?.o ?? 0;
     const flat: { issue: FakeIssue; h: JiraHistory }[] = [];
     for (const issue of issues) {
       for (const h of issue.histories) {
-        if (body.fieldIds?.length && !h.items.some((it) => body.fieldIds!.includes(it.fieldId ?? ''))) continue;
+        if (body.fieldIds?.length && !h.items.some((it) => body.fieldIds!.includes(it.fieldId ?? '')))
+          continue;
         flat.push({ issue, h });
       }
     }
     // Sorted by changelog date and issue id only: same-millisecond histories come back in no particular order.
-    const shuffled = flat.map((x, i) => ({ x, k: (i * 7919) % 13 })).sort((a, b) => a.k - b.k).map((e) => e.x);
-    shuffled.sort((a, b) => Date.parse(a.h.created) - Date.parse(b.h.created) || Number(a.issue.id) - Number(b.issue.id));
+    const shuffled = flat
+      .map((x, i) => ({ x, k: (i * 7919) % 13 }))
+      .sort((a, b) => a.k - b.k)
+      .map((e) => e.x);
+    shuffled.sort(
+      (a, b) => Date.parse(a.h.created) - Date.parse(b.h.created) || Number(a.issue.id) - Number(b.issue.id),
+    );
     const page = shuffled.slice(offset, offset + maxResults);
     const grouped = new Map<string, JiraHistory[]>();
     for (const { issue, h } of page) grouped.set(issue.id, [...(grouped.get(issue.id) ?? []), h]);
-    const next = offset + page.length < shuffled.length ? encodeToken({ o: offset + page.length }) : undefined;
+    const next =
+      offset + page.length < shuffled.length ? encodeToken({ o: offset + page.length }) : undefined;
     return {
       issueChangeLogs: [...grouped].map(([issueId, changeHistories]) => ({ issueId, changeHistories })),
       ...(next ? { nextPageToken: next } : {}),
@@ -254,7 +334,14 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     const startAt = Math.max(0, Number(url.searchParams.get('startAt') ?? 0));
     const maxResults = Math.min(cap, Math.max(1, Number(url.searchParams.get('maxResults') ?? cap)));
     const slice = values.slice(startAt, startAt + maxResults);
-    return { self: `${origin}${url.pathname}`, maxResults, startAt, total: values.length, isLast: startAt + slice.length >= values.length, values: slice };
+    return {
+      self: `${origin}${url.pathname}`,
+      maxResults,
+      startAt,
+      total: values.length,
+      isLast: startAt + slice.length >= values.length,
+      values: slice,
+    };
   }
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -269,16 +356,41 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (method === 'GET' && path === '/rest/api/3/myself') {
-      return { status: 200, body: { ...userRef({ accountId: '557058:fake-robot', displayName: 'ETL robot', emailAddress: email }), locale: 'en_US', groups: { size: 1, items: [] } } };
+      return {
+        status: 200,
+        body: {
+          ...userRef({ accountId: '557058:fake-robot', displayName: 'ETL robot', emailAddress: email }),
+          locale: 'en_US',
+          groups: { size: 1, items: [] },
+        },
+      };
     }
     if (method === 'GET' && path === '/rest/api/3/project/search') {
-      const keysParam = url.searchParams.getAll('keys').flatMap((k) => k.split(',')).filter(Boolean);
-      const projects = keysParam.length ? data.projects.filter((p) => keysParam.includes(p.key)) : data.projects;
+      const keysParam = url.searchParams
+        .getAll('keys')
+        .flatMap((k) => k.split(','))
+        .filter(Boolean);
+      const projects = keysParam.length
+        ? data.projects.filter((p) => keysParam.includes(p.key))
+        : data.projects;
       const page = offsetPage(projects, url, 50);
-      return { status: 200, body: { ...page, values: page.values.map((p) => ({ ...p, self: `${origin}/rest/api/3/project/${p.id}`, projectTypeKey: 'software', style: 'next-gen' })) } };
+      return {
+        status: 200,
+        body: {
+          ...page,
+          values: page.values.map((p) => ({
+            ...p,
+            self: `${origin}/rest/api/3/project/${p.id}`,
+            projectTypeKey: 'software',
+            style: 'next-gen',
+          })),
+        },
+      };
     }
-    if (method === 'GET' && path === '/rest/api/3/issuetype') return { status: 200, body: fakeIssueTypes.map((t) => typeRef(t.id)) };
-    if (method === 'GET' && path === '/rest/api/3/status') return { status: 200, body: fakeStatuses.map((s) => statusRef(s.id)) };
+    if (method === 'GET' && path === '/rest/api/3/issuetype')
+      return { status: 200, body: fakeIssueTypes.map((t) => typeRef(t.id)) };
+    if (method === 'GET' && path === '/rest/api/3/status')
+      return { status: 200, body: fakeStatuses.map((s) => statusRef(s.id)) };
     if (method === 'GET' && path === '/rest/api/3/users/search') {
       const page = offsetPage(data.users, url, 1000);
       return { status: 200, body: page.values.map((u) => userRef(u)) };
@@ -292,40 +404,94 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
       }
     }
     if (method === 'GET' && path === '/rest/api/3/search') {
-      return { status: 410, body: errorBody('The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.') };
+      return {
+        status: 410,
+        body: errorBody(
+          'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.',
+        ),
+      };
     }
     if (method === 'POST' && path === '/rest/api/3/changelog/bulkfetch') {
       const body = (await jsonBody(req)) as Parameters<typeof bulkChangelog>[0] | null;
-      if (!body || !Array.isArray(body.issueIdsOrKeys)) return { status: 400, body: errorBody('issueIdsOrKeys is required.') };
+      if (!body || !Array.isArray(body.issueIdsOrKeys))
+        return { status: 400, body: errorBody('issueIdsOrKeys is required.') };
       return { status: 200, body: bulkChangelog(body) };
     }
     const changelog = /^\/rest\/api\/3\/issue\/([^/]+)\/changelog$/.exec(path);
     if (method === 'GET' && changelog) {
       const issue = byId.get(decodeURIComponent(changelog[1])) ?? byKey.get(decodeURIComponent(changelog[1]));
-      if (!issue) return { status: 404, body: errorBody('Issue does not exist or you do not have permission to see it.') };
+      if (!issue)
+        return {
+          status: 404,
+          body: errorBody('Issue does not exist or you do not have permission to see it.'),
+        };
       const page = offsetPage(issue.histories, url, 100);
-      return { status: 200, body: { ...page, nextPage: page.isLast ? undefined : `${origin}${path}?startAt=${page.startAt + page.values.length}&maxResults=${page.maxResults}` } };
+      return {
+        status: 200,
+        body: {
+          ...page,
+          nextPage: page.isLast
+            ? undefined
+            : `${origin}${path}?startAt=${page.startAt + page.values.length}&maxResults=${page.maxResults}`,
+        },
+      };
     }
     if (method === 'GET' && path === '/rest/agile/1.0/board') {
       const project = url.searchParams.get('projectKeyOrId');
-      const boards = project ? data.boards.filter((b) => b.location?.projectKey === project || String(b.location?.projectId) === project) : data.boards;
+      const boards = project
+        ? data.boards.filter(
+            (b) => b.location?.projectKey === project || String(b.location?.projectId) === project,
+          )
+        : data.boards;
       const page = offsetPage(boards, url, 50);
-      return { status: 200, body: { ...page, values: page.values.map((b) => ({ ...b, self: `${origin}/rest/agile/1.0/board/${b.id}` })) } };
+      return {
+        status: 200,
+        body: {
+          ...page,
+          values: page.values.map((b) => ({ ...b, self: `${origin}/rest/agile/1.0/board/${b.id}` })),
+        },
+      };
     }
     const sprints = /^\/rest\/agile\/1\.0\/board\/(\d+)\/sprint$/.exec(path);
     if (method === 'GET' && sprints) {
       const board = data.boards.find((b) => b.id === Number(sprints[1]));
-      if (!board) return { status: 404, body: errorBody('The requested board cannot be viewed because it either does not exist or you do not have permission to view it.') };
-      if (board.type !== 'scrum') return { status: 400, body: errorBody('The board does not support sprints') };
-      const page = offsetPage(data.sprints.filter((s) => s.boardId === board.id), url, 50);
-      return { status: 200, body: { ...page, values: page.values.map(({ boardId: _b, ...s }) => ({ ...s, self: `${origin}/rest/agile/1.0/sprint/${s.id}` })) } };
+      if (!board)
+        return {
+          status: 404,
+          body: errorBody(
+            'The requested board cannot be viewed because it either does not exist or you do not have permission to view it.',
+          ),
+        };
+      if (board.type !== 'scrum')
+        return { status: 400, body: errorBody('The board does not support sprints') };
+      const page = offsetPage(
+        data.sprints.filter((s) => s.boardId === board.id),
+        url,
+        50,
+      );
+      return {
+        status: 200,
+        body: {
+          ...page,
+          values: page.values.map(({ boardId: _b, ...s }) => ({
+            ...s,
+            self: `${origin}/rest/agile/1.0/sprint/${s.id}`,
+          })),
+        },
+      };
     }
     return { status: 404, body: errorBody(`No resource found for ${method} ${path}.`) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', origin);
-    const entry: FakeJiraRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.search, status: 0, at: Date.now() };
+    const entry: FakeJiraRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      status: 0,
+      at: Date.now(),
+    };
     requests.push(entry);
     for (const listener of listeners) listener(entry);
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
@@ -334,7 +500,9 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
       send(res, status, body, headers);
     };
     if (req.headers.authorization !== expectedAuth) {
-      return reply(401, errorBody('Client must be authenticated to access this resource.'), { 'WWW-Authenticate': 'OAuth realm="https%3A%2F%2Ffake.atlassian.net"' });
+      return reply(401, errorBody('Client must be authenticated to access this resource.'), {
+        'WWW-Authenticate': 'OAuth realm="https%3A%2F%2Ffake.atlassian.net"',
+      });
     }
     const fixed = faults.statusFor?.find((f) => url.pathname.startsWith(f.path));
     if (fixed) return reply(fixed.status, errorBody(`Injected ${fixed.status}.`));
@@ -360,7 +528,12 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     if (counters.burstLeft > 0) {
       counters.burstLeft -= 1;
       const status = se?.status ?? (jitter() < 0.5 ? 503 : 500);
-      return reply(status, status === 503 ? '<html><body>Service Unavailable</body></html>' : errorBody('Internal server error.'));
+      return reply(
+        status,
+        status === 503
+          ? '<html><body>Service Unavailable</body></html>'
+          : errorBody('Internal server error.'),
+      );
     }
     const result = await route(req, url);
     const mj = faults.malformedJson;
@@ -389,20 +562,37 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     email,
     apiToken,
     requests,
-    requestCount: (prefix) => (prefix ? requests.filter((r) => r.path.startsWith(prefix)).length : requests.length),
+    requestCount: (prefix) =>
+      prefix ? requests.filter((r) => r.path.startsWith(prefix)).length : requests.length,
     earlyRequests(graceMs = 50) {
       const windows = requests.filter((r) => r.retryAfterUntil !== undefined);
-      return requests.filter((r) => windows.some((w) => r !== w && r.at > w.at + graceMs && r.at < w.retryAfterUntil!));
+      return requests.filter((r) =>
+        windows.some((w) => r !== w && r.at > w.at + graceMs && r.at < w.retryAfterUntil!),
+      );
     },
     clearLog: () => void requests.splice(0),
     onRequest: (listener) => void listeners.push(listener),
     issues: () =>
-      data.issues.map((i) => ({ id: i.id, key: i.key, status: statusById.get(i.statusId)!.name, updated: jiraTime(i.updatedMs), histories: i.histories.length, projectKey: i.projectKey })),
+      data.issues.map((i) => ({
+        id: i.id,
+        key: i.key,
+        status: statusById.get(i.statusId)!.name,
+        updated: jiraTime(i.updatedMs),
+        histories: i.histories.length,
+        projectKey: i.projectKey,
+      })),
     statusTransitions(key) {
       const issue = byKey.get(key);
       if (!issue) throw new Error(`no issue ${key}`);
       return issue.histories.flatMap((h) =>
-        h.items.filter((it) => it.fieldId === 'status').map((it) => ({ historyId: h.id, from: it.fromString ?? '', to: it.toString ?? '', at: h.created })),
+        h.items
+          .filter((it) => it.fieldId === 'status')
+          .map((it) => ({
+            historyId: h.id,
+            from: it.fromString ?? '',
+            to: it.toString ?? '',
+            at: h.created,
+          })),
       );
     },
     transitionIssue(key, statusName) {
@@ -415,7 +605,17 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
         id: String(data.nextHistoryId()),
         author: { accountId: data.users[0].accountId, displayName: data.users[0].displayName, active: true },
         created: jiraTime(now),
-        items: [{ field: 'status', fieldtype: 'jira', fieldId: 'status', from: from.id, fromString: from.name, to: status.id, toString: status.name }],
+        items: [
+          {
+            field: 'status',
+            fieldtype: 'jira',
+            fieldId: 'status',
+            from: from.id,
+            fromString: from.name,
+            to: status.id,
+            toString: status.name,
+          },
+        ],
       });
       issue.statusId = status.id;
       issue.updatedMs = now;

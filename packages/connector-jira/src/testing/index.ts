@@ -1,4 +1,10 @@
-export { startFakeJira, type FakeJira, type FakeJiraOptions, type FakeJiraFaults, type FakeJiraRequest } from './fake-jira.js';
+export {
+  startFakeJira,
+  type FakeJira,
+  type FakeJiraOptions,
+  type FakeJiraFaults,
+  type FakeJiraRequest,
+} from './fake-jira.js';
 export {
   generateFakeJiraData,
   fakeStatuses,
@@ -8,3 +14,4 @@ export {
   decoyStatusField,
   type FakeJiraDataOptions,
 } from './fake-data.js';
+export { memoryRateLimit } from './memory-rate-limit.js';
