@@ -23,6 +23,8 @@ export interface FakeGitHubFaults {
   graphql502?: { whenFirstAbove: number; times?: number };
   /** Answer GraphQL with 502 at these GraphQL request ordinals (1-based). */
   graphql502At?: number[];
+  /** Spend the whole primary limit at these request ordinals: they and what follows are refused until the reset. */
+  exhaustPrimaryAt?: number[];
   /** Delay every GraphQL answer by this many milliseconds (for client timeouts). */
   graphqlDelayMs?: number;
 }
@@ -52,6 +54,8 @@ export interface FakeRequestLog {
   path: string;
   status: number;
   kind: 'rest' | 'graphql';
+  /** When the answer was sent (ms since the epoch). */
+  at: number;
 }
 
 export interface FakeGitHub {
@@ -334,13 +338,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (!ok) throw new HttpAnswer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
   }
 
-  function primaryLimit(resource: 'core' | 'graphql'): Record<string, string> {
+  function primaryLimit(resource: 'core' | 'graphql', exhaust: boolean): Record<string, string> {
     const now = Date.now();
     let b = buckets.get(resource);
     if (!b || now >= b.resetAt) {
       b = { used: 0, resetAt: now + windowMs };
       buckets.set(resource, b);
     }
+    if (exhaust) b.used = limit;
     const headers = (used: number) => ({
       'x-ratelimit-limit': String(limit),
       'x-ratelimit-remaining': String(Math.max(0, limit - used)),
@@ -389,7 +394,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           { 'retry-after': String(secondary.retryAfterSeconds) },
         );
       }
-      headers = primaryLimit(kind === 'graphql' ? 'graphql' : 'core');
+      headers = primaryLimit(kind === 'graphql' ? 'graphql' : 'core', fake.faults.exhaustPrimaryAt?.includes(ordinal) ?? false);
       listener?.({ kind, ordinal });
       if (kind === 'graphql') {
         if (method !== 'POST') throw notFound();
@@ -416,7 +421,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         payload = { message: error instanceof Error ? error.message : String(error) };
       }
     }
-    log.push({ method, path: u.pathname, status, kind });
+    log.push({ method, path: u.pathname, status, kind, at: Date.now() });
     if (res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(payload));
