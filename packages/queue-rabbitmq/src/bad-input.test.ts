@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { isEtlError } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteRabbitmqQueues } from './delete-queues.js';
@@ -18,9 +18,10 @@ async function failure(promise: Promise<unknown>) {
 
 describe('rabbitmqQueue bad input', () => {
   const servers: Server[] = [];
+  const sockets: Socket[] = [];
   afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
     for (const server of servers) {
-      server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
     }
   });
@@ -46,7 +47,7 @@ describe('rabbitmqQueue bad input', () => {
 
   it('a server that accepts TCP but never speaks AMQP times out within connectTimeoutMs', async () => {
     // Reads and ignores whatever the client says, so the AMQP handshake never completes.
-    const server = createServer((socket) => socket.resume());
+    const server = createServer((socket) => void sockets.push(socket.resume()));
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
