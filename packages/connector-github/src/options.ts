@@ -44,8 +44,8 @@ export const githubConfigSchema = z
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .refine((c) => Boolean(c.token) !== Boolean(c.app), {
-    message: 'give either token or app (GitHub App credentials), not both or neither',
-    path: ['token'],
+    message: 'give either a personal access token (token) or GitHub App credentials (app), not both or neither',
+    path: ['app'],
   })
   .refine((c) => c.organizations.length + c.repositories.length > 0, {
     message: 'name at least one organisation or repository',
