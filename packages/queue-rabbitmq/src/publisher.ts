@@ -60,7 +60,7 @@ export async function publishConfirmed(
   }
 }
 
-const UNSENT = 0;
+// Per-message state; 0 (the array's initial value) means not sent yet.
 const SENT = 1;
 const CONFIRMED = 2;
 
