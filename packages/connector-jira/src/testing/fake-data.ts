@@ -1,7 +1,6 @@
 import type {
   JiraBoard,
   JiraHistory,
-  JiraIssue,
   JiraIssueType,
   JiraProject,
   JiraSprint,
