@@ -193,7 +193,15 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
     return { since: run.high, seenAtSince: run.highIds };
   };
 
+  const snapshot = (): UpdatedCheckpoint =>
+    backfill ? finalCheckpoint() : { since: base.since, seenAtSince: base.seenAtSince, run: { ...run, highIds: [...run.highIds] } };
+  // Pull requests with more reviews than one nested page wait here until enough of them (across pages) fill
+  // one follow-up query; until then the checkpoint stays where they can be read again.
+  let pending: N[] = [];
+  let held: UpdatedCheckpoint | null = null;
+
   for (;;) {
+    const resumeHere = snapshot();
     const data = await withShrinkingPages(ctx, settings, [pages, reviews], `${repo} pull requests`, () =>
       client.graphql<GqlPullRequestPage<N>>(query, {
         owner: ownerOf(repo),
@@ -208,7 +216,7 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
     });
     if (!data.repository) throw notFoundRepository(repo, null);
     const connection = data.repository.pullRequests;
-    const fresh: N[] = [];
+    const ready: N[] = [];
     let reachedSince = false;
     for (const node of connection.nodes) {
       if (base.since && node.updatedAt < base.since) {
@@ -219,7 +227,12 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
       if (until && node.updatedAt > until) continue;
       if (seenInRun.has(node.id)) continue;
       seenInRun.add(node.id);
-      fresh.push(node);
+      if (node.reviews.pageInfo.hasNextPage) {
+        held ??= resumeHere;
+        pending.push(node);
+      } else {
+        ready.push(node);
+      }
       if (!run.high || node.updatedAt > run.high) {
         run.high = node.updatedAt;
         run.highIds = [node.id];
@@ -227,20 +240,22 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
         run.highIds.push(node.id);
       }
     }
-    await completeReviews(client, ctx, settings, repo, fresh).catch((error: unknown) => {
-      throw toEtlError(error, `reading reviews of ${repo}`, client.baseUrl);
-    });
-    const records = fresh.flatMap((node) => toRecords(node, repo));
     const done = reachedSince || !connection.pageInfo.hasNextPage;
+    if (pending.length && (done || pending.length >= settings.followUpBatchSize)) {
+      await completeReviews(client, ctx, settings, repo, pending).catch((error: unknown) => {
+        throw toEtlError(error, `reading reviews of ${repo}`, client.baseUrl);
+      });
+      ready.push(...pending);
+      pending = [];
+      held = null;
+    }
+    const records = ready.flatMap((node) => toRecords(node, repo));
     if (done) {
       yield { records, checkpoint: finalCheckpoint() };
       return;
     }
     run.cursor = connection.pageInfo.endCursor;
-    yield {
-      records,
-      checkpoint: backfill ? finalCheckpoint() : ({ since: base.since, seenAtSince: base.seenAtSince, run: { ...run } } satisfies UpdatedCheckpoint),
-    };
+    yield { records, checkpoint: held ?? snapshot() };
   }
 }
 
