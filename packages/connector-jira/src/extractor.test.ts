@@ -77,4 +77,30 @@ describe('extractor and transformer against the fake Jira', () => {
     const expected = fake.issues().reduce((n, i) => n + fake.statusTransitions(i.key).length, 0);
     expect(transitions).toHaveLength(expected);
   });
+
+  it('reads the metadata streams and changelogs alone, with exact counts', async () => {
+    const config = parseJiraConfig({
+      siteUrl: fake.url,
+      email: fake.email,
+      apiToken: fake.apiToken,
+      allowPrivateNetwork: true,
+      projects: ['ENG', 'OPS'],
+    });
+    const counts: Record<string, number> = {};
+    for (const stream of ['projects', 'issue_types', 'statuses', 'users', 'boards', 'sprints']) {
+      counts[stream] = (await extractAll(config, stream)).rows.length;
+    }
+    expect(counts).toEqual({ projects: 2, issue_types: 6, statuses: 5, users: 11, boards: 3, sprints: 6 });
+
+    const { rows } = await extractAll(config, 'issue_changelogs');
+    expect(rows).toHaveLength(300);
+    const entities = await jiraConnector().transformer.transform(rows, {
+      integrationId: 'i',
+      stream: 'issue_changelogs',
+      config,
+      mappings: mappingsView(emptyMappings, 1),
+    });
+    const expected = fake.issues().reduce((n, i) => n + fake.statusTransitions(i.key).length, 0);
+    expect(entities.filter((e) => e.kind === 'work_item_transition')).toHaveLength(expected);
+  });
 });
