@@ -198,6 +198,8 @@ export class BrokerConnection {
     try {
       const publisher = await model.createConfirmChannel();
       publisher.on('error', () => undefined);
+      // Every concurrent publish watches the channel's close and drain events.
+      publisher.setMaxListeners(0);
       session = { model, publisher, generation: ++this.generation, alive: true };
       const live = session;
       model.on('error', (error: Error) => {
