@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { QueueMessage } from '@etl/core';
+import { isEtlError, type QueueMessage } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brokerControl } from './broker-control.js';
 import type { ConnectionEvent } from './connection.js';
@@ -148,6 +148,38 @@ describe('rabbitmqQueue under broker faults (adapter level)', () => {
       // Publishing works on the new connection too.
       await queue.publish('load', [{ n: 5_000 }]);
       await until(() => seen.has(5_000), 10_000, 'a message after the reconnect');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('a publish during an outage longer than publishTimeoutMs fails with an EtlError, then works after recovery', async () => {
+    const prefix = `etl-fault-timeout-${randomBytes(4).toString('hex')}`;
+    prefixes.push(prefix);
+    const queue = rabbitmqQueue({ ...settings(prefix), publishTimeoutMs: 1_500 });
+    const seen: number[] = [];
+    try {
+      await queue.start();
+      await queue.consume('load', async (m) => void seen.push((m.body as { n: number }).n));
+      await queue.publish('load', [{ n: 1 }]);
+      await brokerControl.stopApp();
+      try {
+        const started = Date.now();
+        const error = await queue.publish('load', [{ n: 2 }]).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        const elapsed = Date.now() - started;
+        expect(isEtlError(error, 'timeout'), String(error)).toBe(true);
+        expect((error as Error).message).toMatch(/^\[etl\] \[rabbitmq\] publishing 1 messages to load: /);
+        expect(elapsed).toBeGreaterThanOrEqual(1_400);
+        expect(elapsed).toBeLessThan(5_000);
+      } finally {
+        await brokerControl.startApp();
+      }
+      await queue.publish('load', [{ n: 3 }]);
+      await until(() => seen.includes(3), 30_000, 'the message published after recovery');
+      expect(seen).toEqual([1, 3]);
     } finally {
       await queue.close();
     }
