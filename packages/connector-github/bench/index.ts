@@ -1,4 +1,10 @@
-import { emptyMappings, mappingsView, type ExtractContext, type RateLimitBudget, type RawRow } from '@etl/core';
+import {
+  emptyMappings,
+  mappingsView,
+  type ExtractContext,
+  type RateLimitBudget,
+  type RawRow,
+} from '@etl/core';
 import { githubConfigSchema, githubConnector, type GithubConfig } from '../src/index.js';
 import { startFakeGitHub, type FakeGitHubFaults, type FakeGitHubOptions } from '../src/testing/index.js';
 import type { BenchResult } from '../../../bench/types.js';
@@ -21,11 +27,26 @@ function sharedBudget(): RateLimitBudget {
 }
 
 /** Extracts and transforms every pull request (with all its reviews) of a fresh fake GitHub. */
-async function crawl(label: string, faults: FakeGitHubFaults | undefined, rateLimit?: FakeGitHubOptions['rateLimit']) {
-  const fake = await startFakeGitHub({ repos: REPOS, pullRequests: PER_REPO, commits: 0, seed: 42, faults, rateLimit });
+async function crawl(
+  label: string,
+  faults: FakeGitHubFaults | undefined,
+  rateLimit?: FakeGitHubOptions['rateLimit'],
+) {
+  const fake = await startFakeGitHub({
+    repos: REPOS,
+    pullRequests: PER_REPO,
+    commits: 0,
+    seed: 42,
+    faults,
+    rateLimit,
+  });
   try {
     const connector = githubConnector();
-    const config: GithubConfig = githubConfigSchema.parse({ token: fake.token, baseUrl: fake.url, repositories: REPOS });
+    const config: GithubConfig = githubConfigSchema.parse({
+      token: fake.token,
+      baseUrl: fake.url,
+      repositories: REPOS,
+    });
     const budget = sharedBudget();
     const started = performance.now();
     let records = 0;
@@ -69,9 +90,16 @@ async function crawl(label: string, faults: FakeGitHubFaults | undefined, rateLi
     process.stderr.write('\n');
     const expected = fake.totals();
     if (records !== TOTAL || reviews !== expected.reviews) {
-      throw new Error(`github bench read ${records} pull requests / ${reviews} reviews, expected ${TOTAL} / ${expected.reviews}`);
+      throw new Error(
+        `github bench read ${records} pull requests / ${reviews} reviews, expected ${TOTAL} / ${expected.reviews}`,
+      );
     }
-    return { recordsPerSecond: records / seconds, requests: fake.counts.total, counts: { ...fake.counts }, reviews };
+    return {
+      recordsPerSecond: records / seconds,
+      requests: fake.counts.total,
+      counts: { ...fake.counts },
+      reviews,
+    };
   } finally {
     await fake.close();
   }

@@ -1,4 +1,10 @@
-import { EtlError, registerSecret, type ConnectorEvent, type EtlErrorCode, type RateLimitBudget } from '@etl/core';
+import {
+  EtlError,
+  registerSecret,
+  type ConnectorEvent,
+  type EtlErrorCode,
+  type RateLimitBudget,
+} from '@etl/core';
 import { App, Octokit } from 'octokit';
 import type { GithubConfig, GithubConnectorSettings } from './options.js';
 
@@ -56,7 +62,11 @@ function isRetriableStatus(status: number | undefined): boolean {
 
 /** True for errors that a smaller GraphQL page may avoid: 502/503/504 and timeouts. */
 export function isOverloadError(error: unknown): boolean {
-  if (error instanceof RequestTimeout || (error as { cause?: unknown } | null)?.cause instanceof RequestTimeout) return true;
+  if (
+    error instanceof RequestTimeout ||
+    (error as { cause?: unknown } | null)?.cause instanceof RequestTimeout
+  )
+    return true;
   const status = (error as { status?: number } | null)?.status;
   return isRetriableStatus(status);
 }
@@ -64,27 +74,66 @@ export function isOverloadError(error: unknown): boolean {
 /** Wraps anything octokit throws into an EtlError with a message naming what failed. */
 export function toEtlError(error: unknown, what: string, baseUrl: string): EtlError {
   if (error instanceof EtlError) return error;
-  if (error instanceof RequestTimeout) return new EtlError('timeout', `${what}: ${error.message}`, { plugin: PLUGIN, cause: error });
-  const e = error as { status?: number; message?: string; name?: string; errors?: { type?: string; message?: string }[] };
-  const upstream = (e.message ?? String(error)).split('\n')[0].replace(/ - https:\/\/docs\.github\.com\S*/, '');
+  if (error instanceof RequestTimeout)
+    return new EtlError('timeout', `${what}: ${error.message}`, { plugin: PLUGIN, cause: error });
+  const e = error as {
+    status?: number;
+    message?: string;
+    name?: string;
+    errors?: { type?: string; message?: string }[];
+  };
+  const upstream = (e.message ?? String(error))
+    .split('\n')[0]
+    .replace(/ - https:\/\/docs\.github\.com\S*/, '');
   if (e.name === 'GraphqlResponseError' && Array.isArray(e.errors)) {
     const first = e.errors[0] ?? {};
     const code: EtlErrorCode =
-      first.type === 'NOT_FOUND' ? 'not_found' : first.type === 'RATE_LIMITED' ? 'rate_limited' : first.type === 'FORBIDDEN' ? 'forbidden' : 'source_error';
-    return new EtlError(code, `${what}: ${first.message ?? upstream}`, { plugin: PLUGIN, cause: error, details: e.errors });
+      first.type === 'NOT_FOUND'
+        ? 'not_found'
+        : first.type === 'RATE_LIMITED'
+          ? 'rate_limited'
+          : first.type === 'FORBIDDEN'
+            ? 'forbidden'
+            : 'source_error';
+    return new EtlError(code, `${what}: ${first.message ?? upstream}`, {
+      plugin: PLUGIN,
+      cause: error,
+      details: e.errors,
+    });
   }
   const status = e.status;
-  const codes: Record<number, EtlErrorCode> = { 401: 'auth_failed', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'rate_limited' };
+  const codes: Record<number, EtlErrorCode> = {
+    401: 'auth_failed',
+    403: 'forbidden',
+    404: 'not_found',
+    409: 'conflict',
+    429: 'rate_limited',
+  };
   if (status === 401) {
-    return new EtlError('auth_failed', `${what}: GitHub at ${baseUrl} rejected the credentials (401 ${upstream}); check the token or app credentials`, {
+    return new EtlError(
+      'auth_failed',
+      `${what}: GitHub at ${baseUrl} rejected the credentials (401 ${upstream}); check the token or app credentials`,
+      {
+        plugin: PLUGIN,
+        status,
+        cause: error,
+      },
+    );
+  }
+  if (status && codes[status])
+    return new EtlError(codes[status], `${what}: ${status} ${upstream}`, {
       plugin: PLUGIN,
       status,
       cause: error,
     });
-  }
-  if (status && codes[status]) return new EtlError(codes[status], `${what}: ${status} ${upstream}`, { plugin: PLUGIN, status, cause: error });
-  if (status && status >= 500) return new EtlError('source_error', `${what}: GitHub answered ${status} ${upstream}`, { plugin: PLUGIN, status, cause: error });
-  if (e.name === 'AbortError') return new EtlError('timeout', `${what}: aborted`, { plugin: PLUGIN, cause: error });
+  if (status && status >= 500)
+    return new EtlError('source_error', `${what}: GitHub answered ${status} ${upstream}`, {
+      plugin: PLUGIN,
+      status,
+      cause: error,
+    });
+  if (e.name === 'AbortError')
+    return new EtlError('timeout', `${what}: aborted`, { plugin: PLUGIN, cause: error });
   return new EtlError('unreachable', `${what}: ${upstream}`, { plugin: PLUGIN, status, cause: error });
 }
 
@@ -99,10 +148,20 @@ export async function createGithubClient(
   const budget = ctx.rateLimit ?? localBudget();
   const signal = ctx.signal;
 
-  const limited = async (kind: 'primary' | 'secondary', retryAfter: number, options: { method?: string; url?: string }, retryCount: number) => {
+  const limited = async (
+    kind: 'primary' | 'secondary',
+    retryAfter: number,
+    options: { method?: string; url?: string },
+    retryCount: number,
+  ) => {
     const until = new Date(Date.now() + retryAfter * 1000);
     const reason = `GitHub ${kind} rate limit on ${options.method ?? 'GET'} ${options.url ?? ''}; waiting ${retryAfter}s`;
-    ctx.emit?.({ type: 'throttled', until: until.toISOString(), reason, status: kind === 'primary' ? 403 : undefined });
+    ctx.emit?.({
+      type: 'throttled',
+      until: until.toISOString(),
+      reason,
+      status: kind === 'primary' ? 403 : undefined,
+    });
     await budget.pauseUntil(until, reason);
     return retryCount < settings.maxRateLimitRetries && !signal?.aborted;
   };
@@ -129,10 +188,18 @@ export async function createGithubClient(
     throttle: {
       id: `etl-github-${ctx.integrationId ?? 'check'}-${Math.random().toString(36).slice(2)}`,
       write: unpacedWrites,
-      onRateLimit: (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) =>
-        limited('primary', retryAfter, options, retryCount),
-      onSecondaryRateLimit: (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) =>
-        limited('secondary', retryAfter, options, retryCount),
+      onRateLimit: (
+        retryAfter: number,
+        options: { method?: string; url?: string },
+        _o: unknown,
+        retryCount: number,
+      ) => limited('primary', retryAfter, options, retryCount),
+      onSecondaryRateLimit: (
+        retryAfter: number,
+        options: { method?: string; url?: string },
+        _o: unknown,
+        retryCount: number,
+      ) => limited('secondary', retryAfter, options, retryCount),
     },
     // 403 and 429 are the throttling plugin's to wait on; 409 is an empty repository, not a failure to retry.
     retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451], retries: 3 },
@@ -140,11 +207,19 @@ export async function createGithubClient(
 
   let octokit: Octokit;
   if (config.app) {
-    const app = new App({ appId: Number(config.app.appId), privateKey: config.app.privateKey, Octokit: ThrottledOctokit });
+    const app = new App({
+      appId: Number(config.app.appId),
+      privateKey: config.app.privateKey,
+      Octokit: ThrottledOctokit,
+    });
     try {
       octokit = (await app.getInstallationOctokit(Number(config.app.installationId))) as Octokit;
     } catch (error) {
-      throw toEtlError(error, `GitHub App ${config.app.appId} installation ${config.app.installationId}`, config.baseUrl);
+      throw toEtlError(
+        error,
+        `GitHub App ${config.app.appId} installation ${config.app.installationId}`,
+        config.baseUrl,
+      );
     }
   } else {
     octokit = new ThrottledOctokit({ auth: config.token });

@@ -41,29 +41,39 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
         const client = await createGithubClient(config, settings, { signal: ctx.signal });
         const who = config.app
           ? `GitHub App ${config.app.appId} installation ${config.app.installationId}`
-          : (await client.octokit.request('GET /user').catch((e: unknown) => {
-              throw toEtlError(e, 'validating the credentials', config.baseUrl);
-            })).data.login;
+          : (
+              await client.octokit.request('GET /user').catch((e: unknown) => {
+                throw toEtlError(e, 'validating the credentials', config.baseUrl);
+              })
+            ).data.login;
         const problems: string[] = [];
         for (const org of config.organizations) {
           await client.octokit.request('GET /orgs/{org}', { org }).catch((e: unknown) => {
-            problems.push(`organisation ${org}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`);
+            problems.push(
+              `organisation ${org}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`,
+            );
           });
         }
         for (const repo of config.repositories) {
           const [owner, name] = repo.split('/');
-          await client.octokit.request('GET /repos/{owner}/{repo}', { owner, repo: name }).catch((e: unknown) => {
-            const status = (e as { status?: number }).status;
-            problems.push(
-              status === 404
-                ? `repository ${repo} does not exist or the credentials cannot see it`
-                : `repository ${repo}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`,
-            );
-          });
+          await client.octokit
+            .request('GET /repos/{owner}/{repo}', { owner, repo: name })
+            .catch((e: unknown) => {
+              const status = (e as { status?: number }).status;
+              problems.push(
+                status === 404
+                  ? `repository ${repo} does not exist or the credentials cannot see it`
+                  : `repository ${repo}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`,
+              );
+            });
         }
-        if (problems.length) return { ok: false, message: `signed in as ${who}, but: ${problems.join('; ')}` };
+        if (problems.length)
+          return { ok: false, message: `signed in as ${who}, but: ${problems.join('; ')}` };
         const total = config.organizations.length + config.repositories.length;
-        return { ok: true, message: `signed in as ${who}; ${total} organisation(s) / repositories accessible` };
+        return {
+          ok: true,
+          message: `signed in as ${who}; ${total} organisation(s) / repositories accessible`,
+        };
       } catch (error) {
         return { ok: false, message: toEtlError(error, 'checking the connection', config.baseUrl).message };
       }

@@ -79,10 +79,14 @@ async function withShrinkingPages<T>(
     } catch (error) {
       if (!isOverloadError(error) || ctx.signal.aborted) throw error;
       if (failures >= settings.maxServerErrorRetries) {
-        throw new EtlError('source_error', `${what}: GitHub kept failing (502 / timeout) even with pages of ${sizes[0].current}`, {
-          plugin: PLUGIN,
-          cause: error,
-        });
+        throw new EtlError(
+          'source_error',
+          `${what}: GitHub kept failing (502 / timeout) even with pages of ${sizes[0].current}`,
+          {
+            plugin: PLUGIN,
+            cause: error,
+          },
+        );
       }
       for (const s of sizes) s.shrink();
       ctx.emit({
@@ -99,7 +103,11 @@ async function listRepositories(client: GithubClient, config: GithubConfig): Pro
   const repos = new Map(config.repositories.map((r) => [r.toLowerCase(), r]));
   for (const org of config.organizations) {
     try {
-      for await (const response of client.octokit.paginate.iterator('GET /orgs/{org}/repos', { org, per_page: 100, type: 'all' })) {
+      for await (const response of client.octokit.paginate.iterator('GET /orgs/{org}/repos', {
+        org,
+        per_page: 100,
+        type: 'all',
+      })) {
         for (const repo of response.data) repos.set(repo.full_name.toLowerCase(), repo.full_name);
       }
     } catch (error) {
@@ -110,7 +118,9 @@ async function listRepositories(client: GithubClient, config: GithubConfig): Pro
 }
 
 function owners(config: GithubConfig): string[] {
-  const all = new Map([...config.organizations, ...config.repositories.map(ownerOf)].map((o) => [o.toLowerCase(), o]));
+  const all = new Map(
+    [...config.organizations, ...config.repositories.map(ownerOf)].map((o) => [o.toLowerCase(), o]),
+  );
   return [...all.values()].sort();
 }
 
@@ -189,12 +199,15 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
   const finalCheckpoint = (): UpdatedCheckpoint => {
     if (backfill) return (ctx.checkpoint as UpdatedCheckpoint | null) ?? { since: null, seenAtSince: [] };
     if (!run.high) return { since: base.since, seenAtSince: base.seenAtSince };
-    if (run.high === base.since) return { since: base.since, seenAtSince: [...new Set([...base.seenAtSince, ...run.highIds])] };
+    if (run.high === base.since)
+      return { since: base.since, seenAtSince: [...new Set([...base.seenAtSince, ...run.highIds])] };
     return { since: run.high, seenAtSince: run.highIds };
   };
 
   const snapshot = (): UpdatedCheckpoint =>
-    backfill ? finalCheckpoint() : { since: base.since, seenAtSince: base.seenAtSince, run: { ...run, highIds: [...run.highIds] } };
+    backfill
+      ? finalCheckpoint()
+      : { since: base.since, seenAtSince: base.seenAtSince, run: { ...run, highIds: [...run.highIds] } };
   // Pull requests with more reviews than one nested page wait here until enough of them (across pages) fill
   // one follow-up query; until then the checkpoint stays where they can be read again.
   let pending: N[] = [];
@@ -259,10 +272,16 @@ async function* walkPullRequests<N extends GqlPullRequestNode>(
   }
 }
 
-async function* extractRepository(client: GithubClient, ctx: ExtractContext<GithubConfig>): AsyncIterable<Page> {
+async function* extractRepository(
+  client: GithubClient,
+  ctx: ExtractContext<GithubConfig>,
+): AsyncIterable<Page> {
   const repo = ctx.partition as string;
   try {
-    const { data } = await client.octokit.request('GET /repos/{owner}/{repo}', { owner: ownerOf(repo), repo: nameOf(repo) });
+    const { data } = await client.octokit.request('GET /repos/{owner}/{repo}', {
+      owner: ownerOf(repo),
+      repo: nameOf(repo),
+    });
     yield { records: [{ sourceId: data.node_id, payload: data }], checkpoint: null };
   } catch (error) {
     if ((error as { status?: number }).status === 404) throw notFoundRepository(repo, error);
@@ -281,7 +300,11 @@ async function* extractCommits(client: GithubClient, ctx: ExtractContext<GithubC
   const backfill = ctx.mode === 'backfill';
   const since = backfill ? (ctx.window?.from ?? null) : (saved?.since ?? ctx.config.startDate ?? null);
   const seenAtSince = new Set(backfill ? [] : (saved?.seenAtSince ?? []));
-  const run = (backfill ? undefined : saved?.run) ?? { until: backfill ? (ctx.window?.to ?? null) : null, newest: null, newestShas: [] };
+  const run = (backfill ? undefined : saved?.run) ?? {
+    until: backfill ? (ctx.window?.to ?? null) : null,
+    newest: null,
+    newestShas: [],
+  };
   const unchanged = (ctx.checkpoint as CommitCheckpoint | null) ?? { since: null, seenAtSince: [] };
   const iterator = client.octokit.paginate.iterator('GET /repos/{owner}/{repo}/commits', {
     owner: ownerOf(repo),
@@ -310,7 +333,9 @@ async function* extractCommits(client: GithubClient, ctx: ExtractContext<GithubC
       }
       yield {
         records,
-        checkpoint: backfill ? unchanged : ({ since, seenAtSince: [...seenAtSince], run: { ...run } } satisfies CommitCheckpoint),
+        checkpoint: backfill
+          ? unchanged
+          : ({ since, seenAtSince: [...seenAtSince], run: { ...run } } satisfies CommitCheckpoint),
       };
     }
   } catch (error) {
@@ -336,11 +361,15 @@ async function* extractCommits(client: GithubClient, ctx: ExtractContext<GithubC
 async function* extractPeople(client: GithubClient, ctx: ExtractContext<GithubConfig>): AsyncIterable<Page> {
   const owner = ctx.partition as string;
   try {
-    for await (const response of client.octokit.paginate.iterator('GET /orgs/{org}/members', { org: owner, per_page: 100 })) {
+    for await (const response of client.octokit.paginate.iterator('GET /orgs/{org}/members', {
+      org: owner,
+      per_page: 100,
+    })) {
       yield { records: response.data.map((u) => ({ sourceId: u.node_id, payload: u })), checkpoint: null };
     }
   } catch (error) {
-    if ((error as { status?: number }).status !== 404) throw toEtlError(error, `listing members of ${owner}`, client.baseUrl);
+    if ((error as { status?: number }).status !== 404)
+      throw toEtlError(error, `listing members of ${owner}`, client.baseUrl);
     // Not an organisation: the owner is a user account.
     try {
       const { data } = await client.octokit.request('GET /users/{username}', { username: owner });
@@ -353,8 +382,9 @@ async function* extractPeople(client: GithubClient, ctx: ExtractContext<GithubCo
 
 /** The GitHub extractor: every stream partitioned by repository (people by owner). */
 export function githubExtractor(settings: GithubConnectorSettings): Extractor<GithubConfig> {
-  const client = (ctx: Pick<ExtractContext<GithubConfig>, 'config' | 'integrationId' | 'rateLimit' | 'emit' | 'signal'>) =>
-    createGithubClient(ctx.config, settings, ctx);
+  const client = (
+    ctx: Pick<ExtractContext<GithubConfig>, 'config' | 'integrationId' | 'rateLimit' | 'emit' | 'signal'>,
+  ) => createGithubClient(ctx.config, settings, ctx);
   return {
     async partitions(ctx) {
       if (ctx.stream === STREAMS.people) return owners(ctx.config);
@@ -367,15 +397,25 @@ export function githubExtractor(settings: GithubConnectorSettings): Extractor<Gi
           yield* extractRepository(c, ctx);
           return;
         case STREAMS.pullRequests:
-          yield* walkPullRequests<GqlPullRequestNode>(c, ctx, settings, PULL_REQUEST_PAGE, ctx.config.pageSize, (node, repo) => [
-            { sourceId: node.id, payload: { ...node, repository: repo } },
-          ]);
+          yield* walkPullRequests<GqlPullRequestNode>(
+            c,
+            ctx,
+            settings,
+            PULL_REQUEST_PAGE,
+            ctx.config.pageSize,
+            (node, repo) => [{ sourceId: node.id, payload: { ...node, repository: repo } }],
+          );
           return;
         case STREAMS.reviews:
           yield* walkPullRequests<GqlPullRequestNode>(c, ctx, settings, REVIEW_PAGE, 100, (node, repo) =>
             node.reviews.nodes.map((review) => ({
               sourceId: review.id,
-              payload: { ...review, pullRequestId: node.id, pullRequestNumber: node.number, repository: repo },
+              payload: {
+                ...review,
+                pullRequestId: node.id,
+                pullRequestNumber: node.number,
+                repository: repo,
+              },
             })),
           );
           return;

@@ -25,9 +25,13 @@ export const githubConfigSchema = z
       .default('https://api.github.com')
       .transform((u) => u.replace(/\/+$/, '')),
     /** Organisations whose every repository is synced. */
-    organizations: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'must be an organisation login')).default([]),
+    organizations: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'must be an organisation login'))
+      .default([]),
     /** Repositories as `owner/name`. */
-    repositories: z.array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name')).default([]),
+    repositories: z
+      .array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name'))
+      .default([]),
     /** Ignore pull requests updated and commits committed before this date (ISO 8601). */
     startDate: z
       .string()
@@ -39,12 +43,15 @@ export const githubConfigSchema = z
     /** Reviews per pull request nested in a page; pull requests with more get batched follow-up queries. */
     reviewsPageSize: z.number().int().min(1).max(100).default(20),
     /** Project keys the workspace knows (`ABC`): `ABC-123` in a title or branch links the pull request. */
-    workItemProjects: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a project key like ABC')).default([]),
+    workItemProjects: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a project key like ABC'))
+      .default([]),
     /** Per-request timeout in milliseconds; a GraphQL timeout halves the page size. */
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .refine((c) => Boolean(c.token) !== Boolean(c.app), {
-    message: 'give either a personal access token (token) or GitHub App credentials (app), not both or neither',
+    message:
+      'give either a personal access token (token) or GitHub App credentials (app), not both or neither',
     path: ['app'],
   })
   .refine((c) => c.organizations.length + c.repositories.length > 0, {

@@ -44,11 +44,19 @@ function reviewEntity(review: GqlReview, pullRequestId: string): EntityDraft {
     kind: 'pull_request_review',
     sourceId: review.id,
     sourceUpdatedAt: review.submittedAt,
-    data: { pullRequestId, state: review.state, authorId: review.author?.id ?? null, submittedAt: review.submittedAt },
+    data: {
+      pullRequestId,
+      state: review.state,
+      authorId: review.author?.id ?? null,
+      submittedAt: review.submittedAt,
+    },
   };
 }
 
-function pullRequestEntities(pr: GqlPullRequest & { repository: string }, projects: ReadonlySet<string>): EntityDraft[] {
+function pullRequestEntities(
+  pr: GqlPullRequest & { repository: string },
+  projects: ReadonlySet<string>,
+): EntityDraft[] {
   const submitted = pr.reviews.nodes
     .filter((r) => r.state !== 'PENDING' && r.submittedAt)
     .map((r) => r.submittedAt as string)
@@ -82,7 +90,8 @@ function pullRequestEntities(pr: GqlPullRequest & { repository: string }, projec
     personFromGraphQL(pr.author),
     personFromGraphQL(pr.mergedBy),
   ];
-  for (const review of pr.reviews.nodes) out.push(reviewEntity(review, pr.id), personFromGraphQL(review.author));
+  for (const review of pr.reviews.nodes)
+    out.push(reviewEntity(review, pr.id), personFromGraphQL(review.author));
   return out.filter((e): e is EntityDraft => e !== null);
 }
 
@@ -143,12 +152,19 @@ export function githubTransformer(): Transformer<GithubConfig> {
               kind: 'repository',
               sourceId: r.node_id,
               sourceUpdatedAt: r.updated_at ?? null,
-              data: { fullName: r.full_name, defaultBranch: r.default_branch ?? null, isPrivate: r.private ?? false, url: r.html_url ?? null },
+              data: {
+                fullName: r.full_name,
+                defaultBranch: r.default_branch ?? null,
+                isPrivate: r.private ?? false,
+                url: r.html_url ?? null,
+              },
             });
             break;
           }
           case STREAMS.pullRequests:
-            out.push(...pullRequestEntities(payload as unknown as GqlPullRequest & { repository: string }, projects));
+            out.push(
+              ...pullRequestEntities(payload as unknown as GqlPullRequest & { repository: string }, projects),
+            );
             break;
           case STREAMS.reviews: {
             const review = payload as unknown as GqlReview & { pullRequestId: string };

@@ -9,7 +9,10 @@ const KEY_PATTERN = /(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9_]*)-(\d+)(?![A-Za-z0-9]
  * @example
  * findWorkItemKeys(['ABC-12: use SHA-256', 'feature/abc-7'], new Set(['ABC'])); // ['ABC-12', 'ABC-7']
  */
-export function findWorkItemKeys(texts: (string | null | undefined)[], projects: ReadonlySet<string>): string[] {
+export function findWorkItemKeys(
+  texts: (string | null | undefined)[],
+  projects: ReadonlySet<string>,
+): string[] {
   if (projects.size === 0) return [];
   const keys = new Set<string>();
   for (const text of texts) {

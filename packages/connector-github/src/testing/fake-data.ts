@@ -82,8 +82,7 @@ export interface FakeRepository {
 
 /** How to build one repository: `owner/name`, or an object for special cases. */
 export type FakeRepoSpec =
-  | string
-  | { fullName: string; empty?: boolean; private?: boolean; pullRequests?: number; commits?: number };
+  string | { fullName: string; empty?: boolean; private?: boolean; pullRequests?: number; commits?: number };
 
 export interface FakeDataOptions {
   repos: FakeRepoSpec[];
@@ -115,7 +114,20 @@ export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\
 const nodeId = (prefix: string, ...parts: (string | number)[]): string =>
   `${prefix}_${Buffer.from(parts.join(':')).toString('base64url')}`;
 
-const USER_NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar'];
+const USER_NAMES = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'oscar',
+];
 const TITLES = [
   'Fix flaky login test',
   'Add pagination to the export endpoint',
@@ -131,17 +143,15 @@ const TITLES = [
 const KEYED_PROJECTS = ['ABC', 'OPS', 'ZZZ'];
 
 export function makeActors(): { users: FakeActor[]; bot: FakeActor; team: FakeTeam } {
-  const users = USER_NAMES.map(
-    (login, i): FakeActor => ({
-      kind: 'User',
-      nodeId: nodeId('U', login),
-      databaseId: 1000 + i,
-      login,
-      graphqlLogin: login,
-      name: login[0].toUpperCase() + login.slice(1),
-      email: `${login}@example.com`,
-    }),
-  );
+  const users = USER_NAMES.map((login, i): FakeActor => ({
+    kind: 'User',
+    nodeId: nodeId('U', login),
+    databaseId: 1000 + i,
+    login,
+    graphqlLogin: login,
+    name: login[0].toUpperCase() + login.slice(1),
+    email: `${login}@example.com`,
+  }));
   const bot: FakeActor = {
     kind: 'Bot',
     nodeId: nodeId('BOT', 'dependabot'),
@@ -200,7 +210,10 @@ export function generateRepositories(
       const base = pick(TITLES);
       const title = author === actors.bot ? base : keyed && random() < 0.5 ? `${key}: ${base}` : base;
       const headRefName = keyed ? `feature/${key.toLowerCase()}-${number}` : `topic/change-${number}`;
-      const reviewCount = options.manyReviewsEvery > 0 && number % options.manyReviewsEvery === 0 ? options.manyReviews : between(0, 3);
+      const reviewCount =
+        options.manyReviewsEvery > 0 && number % options.manyReviewsEvery === 0
+          ? options.manyReviews
+          : between(0, 3);
       const reviews: FakeReview[] = [];
       for (let k = 0; k < reviewCount; k++) {
         const rr = random();
@@ -232,7 +245,8 @@ export function generateRepositories(
         additions: between(1, 800),
         deletions: between(0, 300),
         labels: random() < 0.4 ? [pick(['bug', 'feature', 'chore', 'dependencies'])] : [],
-        reviewRequests: state === 'OPEN' && random() < 0.5 ? [random() < 0.7 ? pick(actors.users) : actors.team] : [],
+        reviewRequests:
+          state === 'OPEN' && random() < 0.5 ? [random() < 0.7 ? pick(actors.users) : actors.team] : [],
         reviews,
       });
     }

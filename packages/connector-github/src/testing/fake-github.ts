@@ -7,7 +7,6 @@ import {
   makeActors,
   type FakeActor,
   type FakeCommit,
-  type FakePullRequest,
   type FakeRepoSpec,
   type FakeRepository,
 } from './fake-data.js';
@@ -141,7 +140,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   };
   const log: FakeRequestLog[] = [];
   let listener: ((entry: { kind: 'rest' | 'graphql'; ordinal: number }) => void) | null = null;
-  let clock = Math.max(...repos.flatMap((r) => r.pullRequests.map((pr) => Date.parse(pr.updatedAt))), Date.parse('2024-06-01T00:00:00Z'));
+  let clock = Math.max(
+    ...repos.flatMap((r) => r.pullRequests.map((pr) => Date.parse(pr.updatedAt))),
+    Date.parse('2024-06-01T00:00:00Z'),
+  );
   let url = '';
   let graphql502Fired = 0;
 
@@ -155,7 +157,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     counts,
     log,
     resetCounts() {
-      Object.assign(counts, { total: 0, rest: 0, graphql: 0, primaryLimited: 0, secondaryLimited: 0, faults502: 0 });
+      Object.assign(counts, {
+        total: 0,
+        rest: 0,
+        graphql: 0,
+        primaryLimited: 0,
+        secondaryLimited: 0,
+        faults502: 0,
+      });
       counts.pullRequestPageSizes = [];
       counts.reviewPageSizes = [];
       log.length = 0;
@@ -186,7 +195,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 
-  const findRepo = (fullName: string) => repos.find((r) => r.fullName.toLowerCase() === fullName.toLowerCase());
+  const findRepo = (fullName: string) =>
+    repos.find((r) => r.fullName.toLowerCase() === fullName.toLowerCase());
 
   const executeGraphQL = createFakeGraphQL({
     repos,
@@ -205,7 +215,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     rateLimit() {
       const b = buckets.get('graphql') ?? { used: 0, resetAt: Date.now() + windowMs };
-      return { limit, remaining: Math.max(0, limit - b.used), resetAt: new Date(b.resetAt).toISOString(), used: b.used };
+      return {
+        limit,
+        remaining: Math.max(0, limit - b.used),
+        resetAt: new Date(b.resetAt).toISOString(),
+        used: b.used,
+      };
     },
   });
 
@@ -244,8 +259,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     parents: [],
   });
 
-  function page<T>(req: URL, items: T[], defaultPerPage = 30): { body: T[]; headers: Record<string, string> } {
-    const perPage = Math.min(100, Number(req.searchParams.get('per_page') ?? defaultPerPage) || defaultPerPage);
+  function page<T>(
+    req: URL,
+    items: T[],
+    defaultPerPage = 30,
+  ): { body: T[]; headers: Record<string, string> } {
+    const perPage = Math.min(
+      100,
+      Number(req.searchParams.get('per_page') ?? defaultPerPage) || defaultPerPage,
+    );
     const pageNo = Math.max(1, Number(req.searchParams.get('page') ?? 1) || 1);
     const lastPage = Math.max(1, Math.ceil(items.length / perPage));
     const link = (n: number, rel: string) => {
@@ -263,16 +285,32 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     };
   }
 
-  const notFound = () => new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+  const notFound = () =>
+    new HttpAnswer(404, {
+      message: 'Not Found',
+      documentation_url: 'https://docs.github.com/rest',
+      status: '404',
+    });
 
-  function routeRest(method: string, u: URL): { status: number; body: unknown; headers?: Record<string, string> } {
+  function routeRest(
+    method: string,
+    u: URL,
+  ): { status: number; body: unknown; headers?: Record<string, string> } {
     const parts = u.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (method === 'GET' && u.pathname === '/user') return { status: 200, body: restUser(viewer) };
     if (method === 'GET' && u.pathname === '/rate_limit') {
       const resources = Object.fromEntries(
         ['core', 'graphql'].map((k) => {
           const b = buckets.get(k) ?? { used: 0, resetAt: Date.now() + windowMs };
-          return [k, { limit, used: b.used, remaining: Math.max(0, limit - b.used), reset: Math.ceil(b.resetAt / 1000) }];
+          return [
+            k,
+            {
+              limit,
+              used: b.used,
+              remaining: Math.max(0, limit - b.used),
+              reset: Math.ceil(b.resetAt / 1000),
+            },
+          ];
         }),
       );
       return { status: 200, body: { resources, rate: resources.core } };
@@ -281,7 +319,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const org = parts[1];
       const owned = repos.filter((r) => r.owner.toLowerCase() === org.toLowerCase());
       if (!owned.length) throw notFound();
-      if (parts.length === 2) return { status: 200, body: { login: org, id: 1, node_id: `O_${org}`, type: 'Organization' } };
+      if (parts.length === 2)
+        return { status: 200, body: { login: org, id: 1, node_id: `O_${org}`, type: 'Organization' } };
       if (parts[2] === 'repos' && parts.length === 3) {
         const { body, headers } = page(u, owned.map(restRepo));
         return { status: 200, body, headers };
@@ -301,13 +340,21 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       if (!repo) throw notFound();
       if (parts.length === 3) return { status: 200, body: restRepo(repo) };
       if (parts[3] === 'commits' && parts.length === 4) {
-        if (repo.empty) throw new HttpAnswer(409, { message: 'Git Repository is empty.', documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits', status: '409' });
+        if (repo.empty)
+          throw new HttpAnswer(409, {
+            message: 'Git Repository is empty.',
+            documentation_url: 'https://docs.github.com/rest/commits/commits#list-commits',
+            status: '409',
+          });
         const since = u.searchParams.get('since');
         const until = u.searchParams.get('until');
         const list = repo.commits.filter(
           (c) => (!since || c.committedAt >= since) && (!until || c.committedAt <= until),
         );
-        const { body, headers } = page(u, list.map((c) => restCommit(repo, c)));
+        const { body, headers } = page(
+          u,
+          list.map((c) => restCommit(repo, c)),
+        );
         return { status: 200, body, headers };
       }
     }
@@ -321,21 +368,43 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (match && req.method === 'POST') {
       const payload = (() => {
         try {
-          return JSON.parse(Buffer.from((credential ?? '').split('.')[1] ?? '', 'base64url').toString()) as { iss?: unknown };
+          return JSON.parse(Buffer.from((credential ?? '').split('.')[1] ?? '', 'base64url').toString()) as {
+            iss?: unknown;
+          };
         } catch {
           return {};
         }
       })();
-      if (!options.app || scheme?.toLowerCase() !== 'bearer' || String(payload.iss) !== String(options.app.appId)) {
-        throw new HttpAnswer(401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' });
+      if (
+        !options.app ||
+        scheme?.toLowerCase() !== 'bearer' ||
+        String(payload.iss) !== String(options.app.appId)
+      ) {
+        throw new HttpAnswer(401, {
+          message: 'A JSON web token could not be decoded',
+          documentation_url: 'https://docs.github.com/rest',
+          status: '401',
+        });
       }
       if (Number(match[1]) !== options.app.installationId) throw notFound();
       const issued = `ghs_${randomBytes(18).toString('hex')}`;
       installationTokens.add(issued);
-      throw new HttpAnswer(201, { token: issued, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} });
+      throw new HttpAnswer(201, {
+        token: issued,
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        permissions: {},
+      });
     }
-    const ok = credential !== undefined && /^(token|bearer)$/i.test(scheme ?? '') && (credential === token || installationTokens.has(credential));
-    if (!ok) throw new HttpAnswer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+    const ok =
+      credential !== undefined &&
+      /^(token|bearer)$/i.test(scheme ?? '') &&
+      (credential === token || installationTokens.has(credential));
+    if (!ok)
+      throw new HttpAnswer(401, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '401',
+      });
   }
 
   function primaryLimit(resource: 'core' | 'graphql', exhaust: boolean): Record<string, string> {
@@ -356,8 +425,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (b.used >= limit) {
       counts.primaryLimited++;
       const message = `API rate limit exceeded for user ID ${viewer.databaseId}.`;
-      if (resource === 'graphql') throw new HttpAnswer(200, { errors: [{ type: 'RATE_LIMITED', message }] }, headers(b.used));
-      throw new HttpAnswer(403, { message, documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' }, headers(b.used));
+      if (resource === 'graphql')
+        throw new HttpAnswer(200, { errors: [{ type: 'RATE_LIMITED', message }] }, headers(b.used));
+      throw new HttpAnswer(
+        403,
+        { message, documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+        headers(b.used),
+      );
     }
     b.used++;
     return headers(b.used);
@@ -372,7 +446,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = req.method ?? 'GET';
-    const kind: 'rest' | 'graphql' = u.pathname === '/graphql' || u.pathname === '/api/graphql' ? 'graphql' : 'rest';
+    const kind: 'rest' | 'graphql' =
+      u.pathname === '/graphql' || u.pathname === '/api/graphql' ? 'graphql' : 'rest';
     counts.total++;
     counts[kind]++;
     const ordinal = counts.total;
@@ -388,19 +463,26 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         throw new HttpAnswer(
           secondary.status ?? 403,
           {
-            message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-            documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            message:
+              'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
           },
           { 'retry-after': String(secondary.retryAfterSeconds) },
         );
       }
-      headers = primaryLimit(kind === 'graphql' ? 'graphql' : 'core', fake.faults.exhaustPrimaryAt?.includes(ordinal) ?? false);
+      headers = primaryLimit(
+        kind === 'graphql' ? 'graphql' : 'core',
+        fake.faults.exhaustPrimaryAt?.includes(ordinal) ?? false,
+      );
       listener?.({ kind, ordinal });
       if (kind === 'graphql') {
         if (method !== 'POST') throw notFound();
         if (fake.faults.graphql502At?.includes(counts.graphql)) throw new FaultError(502);
         if (fake.faults.graphqlDelayMs) await new Promise((r) => setTimeout(r, fake.faults.graphqlDelayMs));
-        payload = await executeGraphQL(JSON.parse(body || '{}') as { query?: string; variables?: Record<string, unknown> });
+        payload = await executeGraphQL(
+          JSON.parse(body || '{}') as { query?: string; variables?: Record<string, unknown> },
+        );
       } else {
         const answer = routeRest(method, u);
         status = answer.status;
@@ -443,4 +525,3 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   };
   return fake;
 }
-

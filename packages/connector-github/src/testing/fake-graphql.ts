@@ -5,42 +5,153 @@ import type { FakeActor, FakePullRequest, FakeRepository, FakeReview, FakeTeam }
 const SDL = /* GraphQL */ `
   scalar DateTime
   scalar URI
-  interface Node { id: ID! }
-  interface Actor { login: String! url: URI! }
-  type User implements Node & Actor { id: ID! login: String! url: URI! name: String email: String databaseId: Int }
-  type Bot implements Node & Actor { id: ID! login: String! url: URI! databaseId: Int }
-  type Team implements Node { id: ID! slug: String! name: String! }
-  union RequestedReviewer = User | Bot | Team
-  type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! endCursor: String startCursor: String }
-  type RateLimit { cost: Int! limit: Int! remaining: Int! resetAt: DateTime! used: Int! }
-  enum OrderDirection { ASC DESC }
-  enum IssueOrderField { CREATED_AT UPDATED_AT COMMENTS }
-  input IssueOrder { field: IssueOrderField! direction: OrderDirection! }
-  enum PullRequestState { OPEN CLOSED MERGED }
-  enum PullRequestReviewState { PENDING COMMENTED APPROVED CHANGES_REQUESTED DISMISSED }
-  enum PullRequestReviewDecision { CHANGES_REQUESTED APPROVED REVIEW_REQUIRED }
-  type Ref { name: String! }
-  type Label { name: String! }
-  type LabelConnection { totalCount: Int! nodes: [Label] pageInfo: PageInfo! }
-  type ReviewRequest { requestedReviewer: RequestedReviewer }
-  type ReviewRequestConnection { totalCount: Int! nodes: [ReviewRequest] pageInfo: PageInfo! }
-  type PullRequestReview implements Node {
-    id: ID! databaseId: Int state: PullRequestReviewState! submittedAt: DateTime author: Actor body: String! url: URI!
+  interface Node {
+    id: ID!
   }
-  type PullRequestReviewConnection { totalCount: Int! nodes: [PullRequestReview] pageInfo: PageInfo! }
+  interface Actor {
+    login: String!
+    url: URI!
+  }
+  type User implements Node & Actor {
+    id: ID!
+    login: String!
+    url: URI!
+    name: String
+    email: String
+    databaseId: Int
+  }
+  type Bot implements Node & Actor {
+    id: ID!
+    login: String!
+    url: URI!
+    databaseId: Int
+  }
+  type Team implements Node {
+    id: ID!
+    slug: String!
+    name: String!
+  }
+  union RequestedReviewer = User | Bot | Team
+  type PageInfo {
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    endCursor: String
+    startCursor: String
+  }
+  type RateLimit {
+    cost: Int!
+    limit: Int!
+    remaining: Int!
+    resetAt: DateTime!
+    used: Int!
+  }
+  enum OrderDirection {
+    ASC
+    DESC
+  }
+  enum IssueOrderField {
+    CREATED_AT
+    UPDATED_AT
+    COMMENTS
+  }
+  input IssueOrder {
+    field: IssueOrderField!
+    direction: OrderDirection!
+  }
+  enum PullRequestState {
+    OPEN
+    CLOSED
+    MERGED
+  }
+  enum PullRequestReviewState {
+    PENDING
+    COMMENTED
+    APPROVED
+    CHANGES_REQUESTED
+    DISMISSED
+  }
+  enum PullRequestReviewDecision {
+    CHANGES_REQUESTED
+    APPROVED
+    REVIEW_REQUIRED
+  }
+  type Ref {
+    name: String!
+  }
+  type Label {
+    name: String!
+  }
+  type LabelConnection {
+    totalCount: Int!
+    nodes: [Label]
+    pageInfo: PageInfo!
+  }
+  type ReviewRequest {
+    requestedReviewer: RequestedReviewer
+  }
+  type ReviewRequestConnection {
+    totalCount: Int!
+    nodes: [ReviewRequest]
+    pageInfo: PageInfo!
+  }
+  type PullRequestReview implements Node {
+    id: ID!
+    databaseId: Int
+    state: PullRequestReviewState!
+    submittedAt: DateTime
+    author: Actor
+    body: String!
+    url: URI!
+  }
+  type PullRequestReviewConnection {
+    totalCount: Int!
+    nodes: [PullRequestReview]
+    pageInfo: PageInfo!
+  }
   type PullRequest implements Node {
-    id: ID! databaseId: Int number: Int! title: String! state: PullRequestState! isDraft: Boolean! url: URI!
-    createdAt: DateTime! updatedAt: DateTime! closedAt: DateTime mergedAt: DateTime merged: Boolean! mergedBy: Actor
-    author: Actor baseRefName: String! headRefName: String! additions: Int! deletions: Int!
-    reviewDecision: PullRequestReviewDecision repository: Repository!
+    id: ID!
+    databaseId: Int
+    number: Int!
+    title: String!
+    state: PullRequestState!
+    isDraft: Boolean!
+    url: URI!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+    closedAt: DateTime
+    mergedAt: DateTime
+    merged: Boolean!
+    mergedBy: Actor
+    author: Actor
+    baseRefName: String!
+    headRefName: String!
+    additions: Int!
+    deletions: Int!
+    reviewDecision: PullRequestReviewDecision
+    repository: Repository!
     labels(first: Int, after: String): LabelConnection
     reviewRequests(first: Int, after: String): ReviewRequestConnection
     reviews(first: Int, after: String): PullRequestReviewConnection
   }
-  type PullRequestConnection { totalCount: Int! nodes: [PullRequest] pageInfo: PageInfo! }
+  type PullRequestConnection {
+    totalCount: Int!
+    nodes: [PullRequest]
+    pageInfo: PageInfo!
+  }
   type Repository implements Node {
-    id: ID! name: String! nameWithOwner: String! isPrivate: Boolean! url: URI! defaultBranchRef: Ref
-    pullRequests(first: Int, last: Int, after: String, orderBy: IssueOrder, states: [PullRequestState!]): PullRequestConnection!
+    id: ID!
+    name: String!
+    nameWithOwner: String!
+    isPrivate: Boolean!
+    url: URI!
+    defaultBranchRef: Ref
+    pullRequests(
+      first: Int
+      last: Int
+      after: String
+      orderBy: IssueOrder
+      states: [PullRequestState!]
+    ): PullRequestConnection!
   }
   type Query {
     viewer: User!
@@ -70,16 +181,29 @@ export interface GraphQLState {
   rateLimit(): { limit: number; remaining: number; resetAt: string; used: number };
 }
 
-const encodeCursor = (key: unknown): string => Buffer.from(`cursor:v2:${JSON.stringify(key)}`).toString('base64');
+const encodeCursor = (key: unknown): string =>
+  Buffer.from(`cursor:v2:${JSON.stringify(key)}`).toString('base64');
 function decodeCursor(cursor: string): unknown {
   const text = Buffer.from(cursor, 'base64').toString();
-  if (!text.startsWith('cursor:v2:')) throw new TypedGraphQLError(`\`${cursor}\` does not appear to be a valid cursor.`, 'INVALID_CURSOR_ARGUMENTS');
+  if (!text.startsWith('cursor:v2:'))
+    throw new TypedGraphQLError(
+      `\`${cursor}\` does not appear to be a valid cursor.`,
+      'INVALID_CURSOR_ARGUMENTS',
+    );
   return JSON.parse(text.slice('cursor:v2:'.length));
 }
 
 function checkFirst(first: number | undefined | null): number {
-  if (first == null) throw new TypedGraphQLError('You must provide a `first` or `last` value to properly paginate.', 'MISSING_PAGINATION_BOUNDARIES');
-  if (first < 0 || first > 100) throw new TypedGraphQLError(`Requesting ${first} records exceeds the \`first\` limit of 100 records.`, 'EXCESSIVE_PAGINATION');
+  if (first == null)
+    throw new TypedGraphQLError(
+      'You must provide a `first` or `last` value to properly paginate.',
+      'MISSING_PAGINATION_BOUNDARIES',
+    );
+  if (first < 0 || first > 100)
+    throw new TypedGraphQLError(
+      `Requesting ${first} records exceeds the \`first\` limit of 100 records.`,
+      'EXCESSIVE_PAGINATION',
+    );
   return first;
 }
 
@@ -96,7 +220,7 @@ function offsetConnection<T, R>(items: T[], args: { first?: number; after?: stri
       hasNextPage: start + first < items.length,
       hasPreviousPage: start > 0,
       startCursor: slice.length ? encodeCursor(start) : null,
-      endCursor: slice.length ? encodeCursor(end) : args.after ?? null,
+      endCursor: slice.length ? encodeCursor(end) : (args.after ?? null),
     },
   };
 }
@@ -207,7 +331,7 @@ export function createFakeGraphQL(state: GraphQLState) {
           hasNextPage: items.length > first,
           hasPreviousPage: Boolean(args.after),
           startCursor: slice.length ? encodeCursor(key(slice[0])) : null,
-          endCursor: slice.length ? encodeCursor(key(slice[slice.length - 1])) : args.after ?? null,
+          endCursor: slice.length ? encodeCursor(key(slice[slice.length - 1])) : (args.after ?? null),
         },
       };
     },
@@ -225,12 +349,17 @@ export function createFakeGraphQL(state: GraphQLState) {
     viewer: () => actor(state.viewer),
     repository: ({ owner, name }: { owner: string; name: string }) => {
       const repo = state.repos.find((r) => r.fullName.toLowerCase() === `${owner}/${name}`.toLowerCase());
-      if (!repo) throw new TypedGraphQLError(`Could not resolve to a Repository with the name '${owner}/${name}'.`, 'NOT_FOUND');
+      if (!repo)
+        throw new TypedGraphQLError(
+          `Could not resolve to a Repository with the name '${owner}/${name}'.`,
+          'NOT_FOUND',
+        );
       return repository(repo);
     },
     node: ({ id }: { id: string }) => {
       const hit = findNode(id);
-      if (!hit) throw new TypedGraphQLError(`Could not resolve to a node with the global id of '${id}'`, 'NOT_FOUND');
+      if (!hit)
+        throw new TypedGraphQLError(`Could not resolve to a node with the global id of '${id}'`, 'NOT_FOUND');
       return hit;
     },
     nodes: ({ ids }: { ids: string[] }) => ids.map(findNode),
@@ -245,7 +374,8 @@ export function createFakeGraphQL(state: GraphQLState) {
       rootValue: root,
       variableValues: body.variables ?? {},
     });
-    const fault = result.errors?.find((e) => e.originalError instanceof FaultError)?.originalError as FaultError | undefined;
+    const fault = result.errors?.find((e) => e.originalError instanceof FaultError)?.originalError as
+      FaultError | undefined;
     if (fault) throw fault;
     const errors = result.errors?.map((e: GraphQLError) => ({
       type: e.originalError instanceof TypedGraphQLError ? e.originalError.type : undefined,
