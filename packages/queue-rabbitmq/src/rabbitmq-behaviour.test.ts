@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { QueueMessage } from '@etl/core';
+import { connect } from 'amqplib';
+import type { DeadLetter, QueueMessage } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteRabbitmqQueues } from './delete-queues.js';
 import { rabbitmqQueue, type RabbitmqQueue } from './rabbitmq-queue.js';
@@ -173,5 +174,38 @@ describe('rabbitmqQueue behaviour beyond the conformance suite', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('a message redelivered past deliveryLimit (its consumers keep dying) is dead-lettered by the broker and listed', async () => {
+    const queue = make({ deliveryLimit: 2 });
+    await queue.start();
+    await queue.publish('load', [{ crashes: 'its worker' }]);
+    const [name] = queue.queueNames().filter((n) => n.endsWith('.load'));
+    // Consumers that take the message and die without an ack, as a crashing worker would.
+    const model = await connect(url);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const channel = await model.createChannel();
+        const message = await channel.get(name!, { noAck: false });
+        await channel.close();
+        if (message === false) break;
+      }
+    } finally {
+      await model.close();
+    }
+    let letters: DeadLetter[] = [];
+    await until(
+      async () => (letters = await queue.deadLetters.list({ stage: 'load' })).length === 1,
+      10_000,
+      'a dead letter',
+    );
+    expect(letters[0]).toMatchObject({ stage: 'load', body: { crashes: 'its worker' }, attempts: 1 });
+    expect(letters[0]!.error).toContain('delivered too many times without an ack');
+    expect((await queue.stats()).find((s) => s.stage === 'load')).toMatchObject({ depth: 0, deadLetters: 1 });
+    const replayed: QueueMessage[] = [];
+    await queue.consume('load', async (m) => void replayed.push(m));
+    expect(await queue.deadLetters.replay(letters[0]!.id)).toBe(true);
+    await until(() => replayed.length === 1, 10_000, 'the replayed message');
+    expect(replayed[0]).toMatchObject({ id: letters[0]!.id, attempt: 1, body: { crashes: 'its worker' } });
   });
 });
