@@ -58,7 +58,10 @@ describe('the engine on RabbitMQ under faults', () => {
   const freshQueue = () => {
     const prefix = `etl-fault-engine-${randomBytes(4).toString('hex')}`;
     prefixes.push(prefix);
-    return { prefix, queue: rabbitmqQueue(queueOptions(prefix)) };
+    const queue = rabbitmqQueue(queueOptions(prefix));
+    const events: string[] = [];
+    queue.onConnectionEvent((event) => events.push(event.type));
+    return { prefix, queue, events };
   };
 
   const startJob = async (engine: Engine, config: SyntheticConfig, name: string) => {
@@ -78,20 +81,22 @@ describe('the engine on RabbitMQ under faults', () => {
   });
 
   it('stop_app / start_app while 10,000 records flow → exactly 10,000 rows, job succeeded untouched', async () => {
-    const { queue } = freshQueue();
+    const { queue, events } = freshQueue();
     const engine = await engineOn(queue);
     try {
       await engine.startWorkers();
       const { integration, job } = await startJob(
         engine,
-        { records: 10_000, pageSize: 250, pageDelayMs: 20, seed: 3 },
+        { records: 10_000, pageSize: 250, pageDelayMs: 50, seed: 3 },
         'stop-app',
       );
       await until(
-        async () => (await count('work_items', integration.id)) >= 2_000,
+        async () => (await engine.jobs.get(job.id)).counters.extracted >= 3_000,
         60_000,
-        '2,000 rows loaded',
+        '3,000 extracted',
       );
+      // The broker goes away while records are still being extracted, published and loaded.
+      expect(await count('work_items', integration.id)).toBeLessThan(10_000);
       try {
         await brokerControl.stopApp();
         await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -104,6 +109,7 @@ describe('the engine on RabbitMQ under faults', () => {
       expect(await count('projects', integration.id)).toBe(3);
       const stats = await queue.stats();
       expect(stats.map((s) => s.deadLetters)).toEqual([0, 0, 0]);
+      expect(events).toContain('lost');
     } finally {
       await brokerControl.startApp();
       await engine.stop();
@@ -112,7 +118,7 @@ describe('the engine on RabbitMQ under faults', () => {
   });
 
   it('close_all_connections mid-job → consumers come back and the job finishes', async () => {
-    const { queue } = freshQueue();
+    const { queue, events } = freshQueue();
     const engine = await engineOn(queue);
     try {
       await engine.startWorkers();
@@ -128,6 +134,7 @@ describe('the engine on RabbitMQ under faults', () => {
       expect(await count('work_items', integration.id)).toBe(3_000);
       const stats = await queue.stats();
       expect(stats.map((s) => s.consumers)).toEqual([1, 1, 1]);
+      expect(events).toContain('lost');
     } finally {
       await engine.stop();
       await queue.close();
