@@ -58,11 +58,14 @@ function Page({ route }: { route: Route }) {
 function App() {
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
+  const firstRender = useRef(true);
   const section = route.path.split('/')[0] ?? '';
   useEffect(() => {
     const label = nav.find((n) => n.path === section)?.label ?? 'ETL';
     document.title = `${label} · ETL`;
-    main.current?.focus({ preventScroll: true });
+    // After a client-side navigation, move focus to the new page as a full page load would.
+    if (!firstRender.current) main.current?.focus({ preventScroll: true });
+    firstRender.current = false;
   }, [route.path]);
   return (
     <div class="shell" onClick={(e) => onLinkClick(e as unknown as MouseEvent)}>

@@ -7,10 +7,18 @@ import type { Integration, RawRow, ReplayResult } from '../types';
 
 type Scope = 'job' | 'stream' | 'range';
 
-function ReplayPanel({ initialJobId, integrations }: { initialJobId: string; integrations: Integration[] }) {
+function ReplayPanel({
+  initialJobId,
+  initialIntegrationId,
+  integrations,
+}: {
+  initialJobId: string;
+  initialIntegrationId: string;
+  integrations: Integration[];
+}) {
   const [scope, setScope] = useState<Scope>(initialJobId ? 'job' : 'stream');
   const [jobId, setJobId] = useState(initialJobId);
-  const [integrationId, setIntegrationId] = useState('');
+  const [integrationId, setIntegrationId] = useState(initialIntegrationId);
   const [stream, setStream] = useState('');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
@@ -305,7 +313,12 @@ export function RawPage({ route }: { route: Route }) {
           )}
         </div>
       </div>
-      <ReplayPanel key={jobId} initialJobId={jobId} integrations={integrations.data?.integrations ?? []} />
+      <ReplayPanel
+        key={`${jobId}|${integrationId}`}
+        initialJobId={jobId}
+        initialIntegrationId={integrationId}
+        integrations={integrations.data?.integrations ?? []}
+      />
     </section>
   );
 }

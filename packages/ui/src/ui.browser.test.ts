@@ -1,0 +1,242 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Integration } from '@etl/core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { startUiTestHost, type UiTestHost } from './testing/ui-test-host.js';
+
+const artifacts = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let host: UiTestHost;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  host = await startUiTestHost({ mountPath: '/etl' });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    timeout: 30_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+});
+
+beforeEach(async () => {
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(20_000);
+  pageErrors.length = 0;
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('dialog', (dialog) => void dialog.accept());
+});
+
+afterEach(async () => {
+  await page?.close();
+  expect(pageErrors).toEqual([]);
+});
+
+const shot = (name: string) => page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
+const integration = (name: string, config: Record<string, unknown>): Promise<Integration> =>
+  host.engine.integrations.create({ connector: 'synthetic', name, config });
+const progressValue = () => page.locator('#job-progress').evaluate((el) => (el as HTMLProgressElement).value);
+
+describe('operations UI in Chromium, mounted at /etl', () => {
+  it('starts a job from the Jobs page and follows its progress bar to 100% over SSE', async () => {
+    const source = await integration('browser-start', { records: 300, pageSize: 20, pageDelayMs: 60 });
+    const streams: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/events')) streams.push(request.headers()['accept'] ?? '');
+    });
+    await page.goto(`${host.uiUrl}jobs`);
+    await page.getByRole('button', { name: 'Start job' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Start a job' });
+    await dialog.getByLabel('Integration').selectOption(source.id);
+    await dialog.getByLabel('Mode').selectOption('full');
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/\/etl\/jobs\/[0-9a-f-]{36}$/);
+    const jobId = page.url().split('/').pop()!;
+
+    const seen: number[] = [];
+    await expect
+      .poll(
+        async () => {
+          const value = await progressValue();
+          seen.push(value);
+          return value;
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBe(100);
+    await expect.poll(() => page.locator('h1 .badge').textContent()).toBe('succeeded');
+    expect(seen.some((v) => v > 0 && v < 100) || seen[0] === 100).toBe(true);
+    expect(streams).toContain('text/event-stream');
+    await expect.poll(() => page.getByText('items', { exact: false }).count()).toBeGreaterThan(0);
+    const job = await host.engine.jobs.get(jobId);
+    expect(job.status).toBe('succeeded');
+    expect(await page.getByTestId('job-progress-text').textContent()).toBe('100%');
+    expect(await page.locator('.counters').textContent()).toContain(`loaded ${job.counters.loaded}`);
+    await shot('job-finished');
+  });
+
+  it('pauses and resumes a running job', async () => {
+    const source = await integration('browser-pause', { records: 400, pageSize: 10, pageDelayMs: 80 });
+    const started = await host.engine.jobs.start({ integrationId: source.id, mode: 'full' });
+    await page.goto(`${host.uiUrl}jobs/${started.id}`);
+    await page.getByRole('button', { name: `Pause job ${started.id}` }).click();
+    await expect.poll(() => page.locator('h1 .badge').textContent()).toBe('paused');
+    expect((await host.engine.jobs.get(started.id)).status).toBe('paused');
+    await shot('job-paused');
+    const loadedWhilePaused = (await host.engine.jobs.get(started.id)).counters.extracted;
+    await page.waitForTimeout(600);
+    expect(
+      (await host.engine.jobs.get(started.id)).counters.extracted - loadedWhilePaused,
+    ).toBeLessThanOrEqual(10);
+    await page.getByRole('button', { name: `Resume job ${started.id}` }).click();
+    await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('succeeded');
+    await expect.poll(progressValue).toBe(100);
+    await shot('job-resumed-finished');
+  });
+
+  it('edits a status mapping and replays the raw data with a dry-run preview', async () => {
+    const source = await integration('browser-mapping', { records: 20, pageSize: 10, poison: [3] });
+    const first = await host.engine.jobs.waitFor(
+      (await host.engine.jobs.start({ integrationId: source.id, mode: 'full' })).id,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(first.status).toBe('partial');
+    expect(
+      (await host.engine.raw.list({ integrationId: source.id, status: 'failed' })).total,
+    ).toBeGreaterThan(0);
+
+    await page.goto(`${host.uiUrl}mappings?integration=${source.id}`);
+    await page.getByRole('button', { name: 'Add status' }).click();
+    const rows = page.locator('table[aria-labelledby="statuses-title"] tbody tr');
+    const last = rows.last();
+    await last.getByLabel(/Source status/).fill('Blocked');
+    await last.getByLabel(/Category for/).selectOption('in_progress');
+    await last.getByLabel(/Workflow step for/).fill('doing');
+    await shot('mappings-edited');
+    await page.getByRole('button', { name: 'Save mappings' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Saved mappings version/);
+    const saved = await host.engine.mappings.get(source.id);
+    expect(saved.mappings.statuses).toContainEqual({
+      rawStatus: 'Blocked',
+      category: 'in_progress',
+      workflowStep: 'doing',
+    });
+
+    await page.getByRole('link', { name: 'Replay raw data…' }).click();
+    await page.waitForURL(/\/etl\/raw\?integrationId=/);
+    await page.getByLabel('Integration and stream').check();
+    await page.getByLabel('Stream (empty = all)').fill('items');
+    await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await expect
+      .poll(() => page.getByTestId('replay-preview').textContent())
+      .toMatch(/Dry run: 20 records would be replayed/);
+    await shot('replay-preview');
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await expect
+      .poll(() => page.getByTestId('replay-result').textContent())
+      .toMatch(/Replay started for 20 records/);
+    await page.getByRole('link', { name: /Follow replay job/ }).click();
+    await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 30_000 }).toBe('succeeded');
+    await expect.poll(progressValue).toBe(100);
+    expect((await host.engine.raw.list({ integrationId: source.id, status: 'failed' })).total).toBe(0);
+    await shot('replay-finished');
+  });
+
+  it('inspects and replays a dead letter from the Queues page', async () => {
+    const source = await integration('browser-dead-letter', { records: 10, pageSize: 5, poison: [7] });
+    const job = await host.engine.jobs.waitFor(
+      (await host.engine.jobs.start({ integrationId: source.id, mode: 'full' })).id,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(job.status).toBe('partial');
+    const letter = (await host.engine.deadLetters.list()).find(
+      (d) => (d.body as { jobId?: string }).jobId === job.id,
+    )!;
+    expect(letter).toBeDefined();
+    await host.engine.mappings.put(source.id, { statuses: [{ rawStatus: 'Blocked', category: 'todo' }] });
+
+    await page.goto(`${host.uiUrl}queues`);
+    await expect.poll(() => page.locator('table caption').textContent()).toBe('Per stage');
+    await page.getByRole('button', { name: `Inspect dead letter ${letter.id}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Dead letter ${letter.id}` });
+    await expect.poll(() => dialog.textContent()).toContain('Blocked');
+    expect(await dialog.locator('.json-box').textContent()).toContain(job.id);
+    await shot('dead-letter-inspect');
+    await dialog.getByRole('button', { name: 'Replay this message' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toContain(`Dead letter ${letter.id} put back`);
+    await expect
+      .poll(() => page.getByRole('button', { name: `Inspect dead letter ${letter.id}` }).count())
+      .toBe(0);
+    await expect
+      .poll(async () => (await host.engine.raw.list({ jobId: job.id, status: 'failed' })).total, {
+        timeout: 20_000,
+      })
+      .toBe(0);
+    await shot('dead-letter-replayed');
+  });
+
+  it('renders script payloads in names as text, works by keyboard and on a narrow screen', async () => {
+    const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+    await integration(payload, { records: 1 });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${host.uiUrl}integrations`);
+    const cell = page.locator('td.integration-name', { hasText: 'onerror' });
+    await expect.poll(() => cell.first().textContent()).toBe(payload);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('td.integration-name img').count()).toBe(0);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(1);
+    await shot('integrations-narrow');
+
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Preferences' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/etl\/preferences$/);
+    await page.getByLabel('dark').check();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByLabel('Rows per page').selectOption('10');
+    await page.reload();
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('etl.prefs') ?? '{}'))).toMatchObject({
+      theme: 'dark',
+      pageSize: 10,
+    });
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.goto(`${host.uiUrl}vector`);
+    await expect
+      .poll(() => page.getByRole('heading', { name: 'No vector index configured' }).count())
+      .toBe(1);
+    await page.goto(`${host.uiUrl}`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Recent jobs' }).count()).toBe(1);
+    await shot('home-narrow-dark');
+  });
+});
