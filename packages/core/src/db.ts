@@ -91,7 +91,9 @@ export function pgliteDb(pglite: PGliteLike): Db {
   return {
     query: (text, values) => serial(() => run(pglite.query.bind(pglite), text, values)),
     transaction: (fn) =>
-      serial(() => pglite.transaction((tx) => fn({ query: (text, values) => run(tx.query.bind(tx), text, values) }))),
+      serial(() =>
+        pglite.transaction((tx) => fn({ query: (text, values) => run(tx.query.bind(tx), text, values) })),
+      ),
   };
 }
 
@@ -105,7 +107,9 @@ export interface OpenedDb {
  * Opens a database for hosts that do not bring their own: PostgreSQL when `url` is given,
  * otherwise embedded PGlite (in memory, or persisted in `dataDir`).
  */
-export async function openDb(options: { url?: string; dataDir?: string; max?: number } = {}): Promise<OpenedDb> {
+export async function openDb(
+  options: { url?: string; dataDir?: string; max?: number } = {},
+): Promise<OpenedDb> {
   if (options.url) {
     const pg = await import('pg');
     const pool = new pg.default.Pool({ connectionString: options.url, max: options.max ?? 10 });
@@ -128,7 +132,10 @@ export async function openDb(options: { url?: string; dataDir?: string; max?: nu
 /** Quotes an identifier (schema or table name). Identifiers are never built from user input anywhere else. */
 export function quoteIdent(name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/i.test(name)) {
-    throw new EtlError('invalid_config', `"${name}" is not a valid SQL identifier (letters, digits, _; 63 max)`);
+    throw new EtlError(
+      'invalid_config',
+      `"${name}" is not a valid SQL identifier (letters, digits, _; 63 max)`,
+    );
   }
   return `"${name}"`;
 }

@@ -116,7 +116,10 @@ export interface Engine {
     list(filter?: RawFilter): Promise<{ rows: RawRowSummary[]; total: number }>;
     get(id: string): Promise<RawRowSummary>;
   };
-  replay(selector: ReplaySelector, options?: { dryRun?: boolean; requestedBy?: string }): Promise<ReplayResult>;
+  replay(
+    selector: ReplaySelector,
+    options?: { dryRun?: boolean; requestedBy?: string },
+  ): Promise<ReplayResult>;
   deadLetters: {
     list(options?: { stage?: Stage; limit?: number }): Promise<DeadLetter[]>;
     replay(id: string): Promise<void>;

@@ -72,7 +72,10 @@ export class EtlError extends Error {
 
   constructor(code: EtlErrorCode, message: string, options: EtlErrorOptions = {}) {
     const plugin = options.plugin ?? 'core';
-    super(redact(`[etl] [${plugin}] ${message}`), options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      redact(`[etl] [${plugin}] ${message}`),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'EtlError';
     this.code = code;
     this.plugin = plugin;

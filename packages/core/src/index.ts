@@ -10,3 +10,8 @@ export * from './jobs.js';
 export * from './events.js';
 export * from './engine-types.js';
 export { memoryQueue, type MemoryQueueOptions } from './memory-queue.js';
+export { createEngine, type EngineOptions } from './engine.js';
+export { migrate, loadMigrations, type Migration } from './migrate.js';
+export { postgresLoader, canonicalColumns, dedupeEntities } from './postgres-loader.js';
+export { MASK } from './secrets.js';
+export { formatIssues, type FieldIssue } from './validation.js';

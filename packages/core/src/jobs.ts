@@ -1,6 +1,14 @@
 export const jobModes = ['incremental', 'full', 'backfill', 'replay'] as const;
 export type JobMode = (typeof jobModes)[number];
-export const jobStatuses = ['queued', 'running', 'paused', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
+export const jobStatuses = [
+  'queued',
+  'running',
+  'paused',
+  'succeeded',
+  'partial',
+  'failed',
+  'cancelled',
+] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 export const finishedStatuses: readonly JobStatus[] = ['succeeded', 'partial', 'failed', 'cancelled'];
 

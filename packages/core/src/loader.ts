@@ -23,6 +23,10 @@ export interface Loader {
 }
 
 export function addCounts(a: LoadCounts, b: LoadCounts): LoadCounts {
-  return { inserted: a.inserted + b.inserted, updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged };
+  return {
+    inserted: a.inserted + b.inserted,
+    updated: a.updated + b.updated,
+    unchanged: a.unchanged + b.unchanged,
+  };
 }
 export const zeroCounts = (): LoadCounts => ({ inserted: 0, updated: 0, unchanged: 0 });

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { canonicalWorkItemTypes, statusCategories, type CanonicalWorkItemType, type StatusCategory } from './model.js';
+import {
+  canonicalWorkItemTypes,
+  statusCategories,
+  type CanonicalWorkItemType,
+  type StatusCategory,
+} from './model.js';
 
 export const mappingsSchema = z
   .object({

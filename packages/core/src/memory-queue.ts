@@ -58,7 +58,10 @@ interface StageState {
 export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
   const opts = parseOptions('core', 'memoryQueue', optionsSchema, options);
   const state = new Map<Stage, StageState>(
-    stages.map((s) => [s, { ready: [], consumers: [], next: 0, unacked: 0, retrying: 0, published: 0, acked: 0 }]),
+    stages.map((s) => [
+      s,
+      { ready: [], consumers: [], next: 0, unacked: 0, retrying: 0, published: 0, acked: 0 },
+    ]),
   );
   const dead = new Map<string, DeadLetter>();
   const timers = new Set<NodeJS.Timeout>();

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { EtlError } from './errors.js';
+import { formatIssues } from './validation.js';
 
 /**
  * Parses a plugin's options with zod and throws an EtlError naming each offending field.
@@ -7,10 +8,15 @@ import { EtlError } from './errors.js';
  * @example
  * const opts = parseOptions('jira', 'jiraConnector', schema, input);
  */
-export function parseOptions<S extends z.ZodType>(plugin: string, what: string, schema: S, input: unknown): z.output<S> {
+export function parseOptions<S extends z.ZodType>(
+  plugin: string,
+  what: string,
+  schema: S,
+  input: unknown,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  const issues = formatIssues(result.error.issues);
   const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
   throw new EtlError('invalid_config', `invalid ${what} options — ${text}`, { plugin, details: issues });
 }

@@ -1,1 +1,6 @@
 export { testQueueAdapter, type QueueAdapterSuiteOptions } from './queue-suite.js';
+export { testConnector, type ConnectorSuiteOptions } from './connector-suite.js';
+export { testLoader, workItem, type LoaderSuiteOptions } from './loader-suite.js';
+export { syntheticConnector, syntheticItem, type SyntheticConfig, type SyntheticItem } from './synthetic.js';
+export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.js';
+export { withDuplicateDelivery } from './duplicate-delivery.js';

@@ -44,20 +44,24 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
       open = [];
     });
 
-    it('delivers every published body exactly once, as JSON, with ids and attempt 1', { timeout }, async () => {
-      const queue = await make();
-      const seen: QueueMessage[] = [];
-      await queue.consume('transform', async (m) => void seen.push(m));
-      const bodies = Array.from({ length: 500 }, (_, i) => ({ n: i, nested: { tags: ['a', String(i)] } }));
-      await queue.publish('transform', bodies);
-      await until(() => seen.length >= 500, timeout, '500 deliveries');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(seen).toHaveLength(500);
-      expect(new Set(seen.map((m) => (m.body as { n: number }).n)).size).toBe(500);
-      expect(new Set(seen.map((m) => m.id)).size).toBe(500);
-      expect(seen.every((m) => m.attempt === 1 && m.stage === 'transform')).toBe(true);
-      expect(seen.find((m) => (m.body as { n: number }).n === 7)!.body).toEqual(bodies[7]);
-    });
+    it(
+      'delivers every published body exactly once, as JSON, with ids and attempt 1',
+      { timeout },
+      async () => {
+        const queue = await make();
+        const seen: QueueMessage[] = [];
+        await queue.consume('transform', async (m) => void seen.push(m));
+        const bodies = Array.from({ length: 500 }, (_, i) => ({ n: i, nested: { tags: ['a', String(i)] } }));
+        await queue.publish('transform', bodies);
+        await until(() => seen.length >= 500, timeout, '500 deliveries');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(seen).toHaveLength(500);
+        expect(new Set(seen.map((m) => (m.body as { n: number }).n)).size).toBe(500);
+        expect(new Set(seen.map((m) => m.id)).size).toBe(500);
+        expect(seen.every((m) => m.attempt === 1 && m.stage === 'transform')).toBe(true);
+        expect(seen.find((m) => (m.body as { n: number }).n === 7)!.body).toEqual(bodies[7]);
+      },
+    );
 
     it('keeps stages apart', { timeout }, async () => {
       const queue = await make();
@@ -70,60 +74,68 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
       expect(got.sort()).toEqual(['extract:b', 'load:a']);
     });
 
-    it('retries a failing handler with the same id and a growing attempt, then succeeds', { timeout }, async () => {
-      const queue = await make();
-      const attempts: QueueMessage[] = [];
-      await queue.consume('transform', async (m) => {
-        attempts.push(m);
-        if (m.attempt < 2) throw new Error('transient');
-      });
-      await queue.publish('transform', [{ x: 1 }]);
-      await until(() => attempts.length >= 2, timeout, 'a retry');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(attempts.map((m) => m.attempt)).toEqual([1, 2]);
-      expect(attempts[0]!.id).toBe(attempts[1]!.id);
-      expect(attempts[0]!.final).toBe(options.maxAttempts === 1);
-      const stats = await queue.stats?.();
-      if (stats) expect(stats.find((s) => s.stage === 'transform')!.deadLetters).toBe(0);
-    });
+    it(
+      'retries a failing handler with the same id and a growing attempt, then succeeds',
+      { timeout },
+      async () => {
+        const queue = await make();
+        const attempts: QueueMessage[] = [];
+        await queue.consume('transform', async (m) => {
+          attempts.push(m);
+          if (m.attempt < 2) throw new Error('transient');
+        });
+        await queue.publish('transform', [{ x: 1 }]);
+        await until(() => attempts.length >= 2, timeout, 'a retry');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(attempts.map((m) => m.attempt)).toEqual([1, 2]);
+        expect(attempts[0]!.id).toBe(attempts[1]!.id);
+        expect(attempts[0]!.final).toBe(options.maxAttempts === 1);
+        const stats = await queue.stats?.();
+        if (stats) expect(stats.find((s) => s.stage === 'transform')!.deadLetters).toBe(0);
+      },
+    );
 
-    it('dead-letters after maxAttempts with the last error; replay and discard work', { timeout }, async () => {
-      const queue = await make();
-      expect(queue.deadLetters, 'adapter offers dead letters').toBeDefined();
-      const attempts: QueueMessage[] = [];
-      let poison = true;
-      const done: unknown[] = [];
-      await queue.consume('load', async (m) => {
-        attempts.push(m);
-        if (poison) throw new Error(`bad record at attempt ${m.attempt}`);
-        done.push(m.body);
-      });
-      await queue.publish('load', [{ poison: 1 }, { poison: 2 }]);
-      await until(
-        async () => (await queue.deadLetters!.list({ stage: 'load' })).length >= 2,
-        timeout,
-        'two dead letters',
-      );
-      expect(attempts).toHaveLength(2 * options.maxAttempts);
-      expect(attempts.filter((m) => m.final)).toHaveLength(2);
-      const letters = await queue.deadLetters!.list({ stage: 'load' });
-      expect(letters.map((l) => l.attempts)).toEqual([options.maxAttempts, options.maxAttempts]);
-      expect(letters[0]!.error).toContain(`bad record at attempt ${options.maxAttempts}`);
-      const stats = await queue.stats?.();
-      if (stats) expect(stats.find((s) => s.stage === 'load')!.deadLetters).toBe(2);
+    it(
+      'dead-letters after maxAttempts with the last error; replay and discard work',
+      { timeout },
+      async () => {
+        const queue = await make();
+        expect(queue.deadLetters, 'adapter offers dead letters').toBeDefined();
+        const attempts: QueueMessage[] = [];
+        let poison = true;
+        const done: unknown[] = [];
+        await queue.consume('load', async (m) => {
+          attempts.push(m);
+          if (poison) throw new Error(`bad record at attempt ${m.attempt}`);
+          done.push(m.body);
+        });
+        await queue.publish('load', [{ poison: 1 }, { poison: 2 }]);
+        await until(
+          async () => (await queue.deadLetters!.list({ stage: 'load' })).length >= 2,
+          timeout,
+          'two dead letters',
+        );
+        expect(attempts).toHaveLength(2 * options.maxAttempts);
+        expect(attempts.filter((m) => m.final)).toHaveLength(2);
+        const letters = await queue.deadLetters!.list({ stage: 'load' });
+        expect(letters.map((l) => l.attempts)).toEqual([options.maxAttempts, options.maxAttempts]);
+        expect(letters[0]!.error).toContain(`bad record at attempt ${options.maxAttempts}`);
+        const stats = await queue.stats?.();
+        if (stats) expect(stats.find((s) => s.stage === 'load')!.deadLetters).toBe(2);
 
-      poison = false;
-      const first = letters.find((l) => (l.body as { poison: number }).poison === 1)!;
-      const second = letters.find((l) => (l.body as { poison: number }).poison === 2)!;
-      expect(await queue.deadLetters!.replay(first.id)).toBe(true);
-      await until(() => done.length >= 1, timeout, 'the replayed message');
-      expect(done).toEqual([{ poison: 1 }]);
-      expect(attempts.at(-1)!.attempt).toBe(1);
-      expect(await queue.deadLetters!.discard(second.id)).toBe(true);
-      expect(await queue.deadLetters!.discard(second.id)).toBe(false);
-      expect(await queue.deadLetters!.replay('no-such-id')).toBe(false);
-      expect(await queue.deadLetters!.list({ stage: 'load' })).toEqual([]);
-    });
+        poison = false;
+        const first = letters.find((l) => (l.body as { poison: number }).poison === 1)!;
+        const second = letters.find((l) => (l.body as { poison: number }).poison === 2)!;
+        expect(await queue.deadLetters!.replay(first.id)).toBe(true);
+        await until(() => done.length >= 1, timeout, 'the replayed message');
+        expect(done).toEqual([{ poison: 1 }]);
+        expect(attempts.at(-1)!.attempt).toBe(1);
+        expect(await queue.deadLetters!.discard(second.id)).toBe(true);
+        expect(await queue.deadLetters!.discard(second.id)).toBe(false);
+        expect(await queue.deadLetters!.replay('no-such-id')).toBe(false);
+        expect(await queue.deadLetters!.list({ stage: 'load' })).toEqual([]);
+      },
+    );
 
     it('bounds handlers in flight by prefetch', { timeout }, async () => {
       const queue = await make();
@@ -141,7 +153,10 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
         },
         { prefetch: 3 },
       );
-      await queue.publish('extract', Array.from({ length: 30 }, (_, i) => ({ i })));
+      await queue.publish(
+        'extract',
+        Array.from({ length: 30 }, (_, i) => ({ i })),
+      );
       await until(() => handled >= 30, timeout, '30 handled');
       expect(peak).toBeLessThanOrEqual(3);
       expect(peak).toBeGreaterThan(1);
@@ -157,7 +172,10 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
       };
       await queue.consume('transform', slow(a), { prefetch: 2 });
       await queue.consume('transform', slow(b), { prefetch: 2 });
-      await queue.publish('transform', Array.from({ length: 200 }, (_, i) => ({ i })));
+      await queue.publish(
+        'transform',
+        Array.from({ length: 200 }, (_, i) => ({ i })),
+      );
       await until(() => a.length + b.length >= 200, timeout, '200 handled');
       await new Promise((r) => setTimeout(r, 100));
       expect(a.length + b.length).toBe(200);
@@ -179,7 +197,10 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
         },
         { prefetch: 2 },
       );
-      await queue.publish('load', Array.from({ length: 10 }, (_, i) => ({ i })));
+      await queue.publish(
+        'load',
+        Array.from({ length: 10 }, (_, i) => ({ i })),
+      );
       await until(() => started >= 2, timeout, 'two started');
       await sub.cancel();
       expect(finished).toBe(started);

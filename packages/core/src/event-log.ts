@@ -1,0 +1,108 @@
+import type { Db } from './db.js';
+import { quoteIdent } from './db.js';
+import type { EngineEvent, EngineEventPayload, EventListener, EventSource } from './events.js';
+
+interface EventRow {
+  id: string;
+  payload: EngineEventPayload;
+  at: string | Date;
+}
+
+const toEvent = (row: EventRow): EngineEvent => ({
+  ...row.payload,
+  id: Number(row.id),
+  at: new Date(row.at).toISOString(),
+});
+
+/**
+ * Events are appended to `etl_events` (so they carry a growing id and survive reconnects) and fanned out
+ * to subscribers by polling that table, which also brings events written by workers in other processes.
+ */
+export function eventLog(db: Db, schema: string, pollMs: number) {
+  const table = `${quoteIdent(schema)}.etl_events`;
+  const listeners = new Set<{ listener: EventListener; jobId?: string }>();
+  let lastId: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+
+  const poll = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      if (lastId === undefined) {
+        const { rows } = await db.query<{ max: string | null }>(`SELECT max(id) AS max FROM ${table}`);
+        lastId = Number(rows[0]?.max ?? 0);
+      }
+      const { rows } = await db.query<EventRow>(
+        `SELECT id, payload, at FROM ${table} WHERE id > $1 ORDER BY id LIMIT 1000`,
+        [lastId],
+      );
+      for (const row of rows) {
+        const event = toEvent(row);
+        lastId = event.id;
+        for (const { listener, jobId } of listeners) {
+          if (jobId && 'jobId' in event && event.jobId !== jobId) continue;
+          try {
+            listener(event);
+          } catch {
+            // A listener's failure must not stop the others.
+          }
+        }
+      }
+    } catch {
+      // The database may be briefly away; the next tick retries from the same id.
+    } finally {
+      polling = false;
+    }
+  };
+
+  const source: EventSource = {
+    subscribe(listener, filter) {
+      const entry = { listener, jobId: filter?.jobId };
+      listeners.add(entry);
+      if (!timer) {
+        void poll();
+        timer = setInterval(() => void poll(), pollMs);
+        timer.unref();
+      }
+      return () => {
+        listeners.delete(entry);
+        if (listeners.size === 0 && timer) {
+          clearInterval(timer);
+          timer = undefined;
+          lastId = undefined;
+        }
+      };
+    },
+    async since(afterId, filter) {
+      const values: unknown[] = [afterId, Math.min(filter?.limit ?? 1000, 10_000)];
+      let where = 'id > $1';
+      if (filter?.jobId) {
+        values.push(filter.jobId);
+        where += ` AND job_id = $3`;
+      }
+      const { rows } = await db.query<EventRow>(
+        `SELECT id, payload, at FROM ${table} WHERE ${where} ORDER BY id LIMIT $2`,
+        values,
+      );
+      return rows.map(toEvent);
+    },
+  };
+
+  return {
+    source,
+    async append(payload: EngineEventPayload): Promise<void> {
+      const jobId = 'jobId' in payload ? payload.jobId : null;
+      await db.query(`INSERT INTO ${table} (job_id, type, payload) VALUES ($1, $2, $3)`, [
+        jobId,
+        payload.type,
+        JSON.stringify(payload),
+      ]);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { RateLimitBudget } from './connector.js';
+import type { Db } from './db.js';
+import { quoteIdent } from './db.js';
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * One budget per integration: a pause asked for by the source is kept in memory for this process and in
+ * `etl_rate_limits` for the others, which re-read it at most once a second.
+ */
+export function rateLimitBudgets(
+  db: Db,
+  schema: string,
+  onPause: (integrationId: string, until: Date, reason: string) => void,
+) {
+  const table = `${quoteIdent(schema)}.etl_rate_limits`;
+  const local = new Map<string, { until: number; checkedAt: number }>();
+
+  const current = async (integrationId: string): Promise<number> => {
+    const entry = local.get(integrationId) ?? { until: 0, checkedAt: 0 };
+    if (Date.now() - entry.checkedAt >= 1000) {
+      const { rows } = await db.query<{ paused_until: string | Date }>(
+        `SELECT paused_until FROM ${table} WHERE integration_id = $1`,
+        [integrationId],
+      );
+      const shared = rows[0] ? new Date(rows[0].paused_until).getTime() : 0;
+      entry.until = Math.max(entry.until, shared);
+      entry.checkedAt = Date.now();
+      local.set(integrationId, entry);
+    }
+    return entry.until;
+  };
+
+  return {
+    for(integrationId: string): RateLimitBudget {
+      return {
+        async wait(signal) {
+          for (;;) {
+            const until = await current(integrationId);
+            const ms = until - Date.now();
+            if (ms <= 0 || signal?.aborted) return;
+            await sleep(Math.min(ms, 1000), signal);
+          }
+        },
+        async pauseUntil(until, reason) {
+          const entry = local.get(integrationId) ?? { until: 0, checkedAt: Date.now() };
+          entry.until = Math.max(entry.until, until.getTime());
+          local.set(integrationId, entry);
+          await db.query(
+            `INSERT INTO ${table} (integration_id, paused_until, reason) VALUES ($1, $2, $3)
+             ON CONFLICT (integration_id) DO UPDATE SET paused_until = GREATEST(${table}.paused_until, excluded.paused_until), reason = excluded.reason`,
+            [integrationId, until.toISOString(), reason],
+          );
+          onPause(integrationId, until, reason);
+        },
+      };
+    },
+  };
+}

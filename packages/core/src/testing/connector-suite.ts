@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connector, ExtractContext, RawRow } from '../connector.js';
+import { openDb } from '../db.js';
+import { createEngine } from '../engine.js';
+import type { Engine } from '../engine-types.js';
+import { mappingsSchema, mappingsView } from '../mappings.js';
+import { memoryQueue } from '../memory-queue.js';
+import { entitySchemas, entityTables } from '../model.js';
+
+export interface ConnectorSuiteOptions<C> {
+  /** Makes the connector under test (called once). */
+  connector: () => Connector<C> | Promise<Connector<C>>;
+  /** A valid config against the test source (a local fake server). */
+  config: () => C | Promise<C> | unknown;
+  /** A config the schema must refuse (e.g. `{}`), checked to name a field. */
+  invalidConfig?: unknown;
+  /** Streams to exercise; all by default. */
+  streams?: string[];
+  /** Records the whole run must at least extract. */
+  minRecords?: number;
+  /** Pages read per stream in the direct extraction check (bounded; default 50). */
+  maxPages?: number;
+  timeoutMs?: number;
+}
+
+function topoOrder(connector: Connector, names: string[]): string[] {
+  const out: string[] = [];
+  const visit = (name: string, path: string[]) => {
+    if (out.includes(name)) return;
+    if (path.includes(name)) throw new Error(`stream dependency cycle: ${[...path, name].join(' → ')}`);
+    const def = connector.streams.find((d) => d.name === name);
+    for (const dep of def?.dependsOn ?? []) if (names.includes(dep)) visit(dep, [...path, name]);
+    out.push(name);
+  };
+  for (const name of names) visit(name, []);
+  return out;
+}
+
+/**
+ * The contract every connector passes: a well-formed definition, pages that are JSON with checkpoints that
+ * resume, transforms that validate against the canonical model and are deterministic, and a full run through
+ * the engine (embedded PostgreSQL + in-memory queue) that loads every record exactly once, twice over.
+ *
+ * @example
+ * testConnector({ connector: () => jiraConnector(), config: () => ({ siteUrl: fake.url, … }) });
+ */
+export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
+  const timeout = options.timeoutMs ?? 60_000;
+  let connector: Connector<C>;
+  let config: C;
+  let streams: string[];
+  const extracted = new Map<string, RawRow[]>();
+
+  const context = (stream: string, partition: string | null, checkpoint: unknown): ExtractContext<C> => ({
+    integrationId: '00000000-0000-4000-8000-000000000001',
+    jobId: '00000000-0000-4000-8000-000000000002',
+    config,
+    stream,
+    partition,
+    checkpoint,
+    mode: 'incremental',
+    signal: AbortSignal.timeout(timeout),
+    rateLimit: {
+      wait: async () => undefined,
+      pauseUntil: async (until) => {
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(until.getTime() - Date.now(), 10_000))));
+      },
+    },
+    emit: () => undefined,
+  });
+
+  describe(`Connector conformance`, () => {
+    beforeAll(async () => {
+      connector = await options.connector();
+      config = connector.configSchema.parse(await options.config());
+      streams = options.streams ?? connector.streams.map((s) => s.name);
+    }, timeout);
+
+    it('is well formed: unique streams with primary keys, known and acyclic dependencies', () => {
+      expect(connector.name).toMatch(/^[a-z][a-z0-9-]*$/);
+      const names = connector.streams.map((s) => s.name);
+      expect(new Set(names).size).toBe(names.length);
+      for (const stream of connector.streams) {
+        expect(stream.primaryKey.length, `${stream.name} has a primary key`).toBeGreaterThan(0);
+        for (const dep of stream.dependsOn ?? [])
+          expect(names, `${stream.name} depends on a known stream`).toContain(dep);
+        if (stream.partitioned)
+          expect(connector.extractor.partitions, 'partitioned streams need partitions()').toBeTypeOf(
+            'function',
+          );
+      }
+      expect(() => topoOrder(connector, names)).not.toThrow();
+      if (connector.defaultMappings)
+        expect(mappingsSchema.safeParse(connector.defaultMappings).success).toBe(true);
+    });
+
+    it('refuses an invalid config, naming the field', () => {
+      if (options.invalidConfig === undefined) return;
+      const result = connector.configSchema.safeParse(options.invalidConfig);
+      expect(result.success).toBe(false);
+      expect(result.error!.issues.length).toBeGreaterThan(0);
+      expect(result.error!.issues[0]!.path.length).toBeGreaterThan(0);
+    });
+
+    it('extracts JSON pages whose last checkpoint resumes without new records', { timeout }, async () => {
+      const maxPages = options.maxPages ?? 50;
+      for (const stream of topoOrder(connector, streams)) {
+        const def = connector.streams.find((d) => d.name === stream)!;
+        const partitions = def.partitioned
+          ? await connector.extractor.partitions!({ ...context(stream, null, null) })
+          : [null];
+        const rows: RawRow[] = [];
+        for (const partition of partitions) {
+          let last: unknown = null;
+          let pages = 0;
+          for await (const page of connector.extractor.extract(context(stream, partition, null))) {
+            expect(Array.isArray(page.records)).toBe(true);
+            expect(() => JSON.stringify(page.checkpoint)).not.toThrow();
+            for (const record of page.records) {
+              expect(['string', 'number']).toContain(typeof record.sourceId);
+              expect(JSON.parse(JSON.stringify(record.payload))).toEqual(record.payload);
+              rows.push({
+                id: String(rows.length + 1),
+                stream,
+                partition,
+                sourceId: String(record.sourceId),
+                payload: record.payload,
+                extractedAt: new Date().toISOString(),
+              });
+            }
+            last = JSON.parse(JSON.stringify(page.checkpoint ?? null));
+            if (++pages >= maxPages) break;
+          }
+          if (pages >= maxPages || last === null) continue;
+          const seen = new Set(rows.filter((r) => r.partition === partition).map((r) => r.sourceId));
+          for await (const page of connector.extractor.extract(context(stream, partition, last))) {
+            for (const record of page.records)
+              expect(
+                seen.has(String(record.sourceId)),
+                `${stream}: resumed record ${record.sourceId} was already read`,
+              ).toBe(true);
+          }
+        }
+        extracted.set(stream, rows);
+      }
+      const total = [...extracted.values()].reduce((n, r) => n + r.length, 0);
+      expect(total).toBeGreaterThanOrEqual(options.minRecords ?? 1);
+    });
+
+    it('transforms into valid canonical entities, deterministically', { timeout }, async () => {
+      const mappings = mappingsView(mappingsSchema.parse(connector.defaultMappings ?? {}), 0);
+      for (const [stream, rows] of extracted) {
+        if (rows.length === 0) continue;
+        const ctx = { integrationId: '00000000-0000-4000-8000-000000000001', stream, config, mappings };
+        const first = await connector.transformer.transform(rows, ctx);
+        const second = await connector.transformer.transform(structuredClone(rows), ctx);
+        expect(second).toEqual(first);
+        for (const entity of first) {
+          expect(Object.keys(entityTables)).toContain(entity.kind);
+          const parsed = entitySchemas[entity.kind].safeParse(entity.data);
+          expect(
+            parsed.success,
+            `${stream} → ${entity.kind} ${entity.sourceId}: ${parsed.error?.message}`,
+          ).toBe(true);
+          expect(String(entity.sourceId).length).toBeGreaterThan(0);
+        }
+      }
+    });
+
+    it('passes its own connection check', { timeout }, async () => {
+      if (!connector.check) return;
+      const result = await connector.check(config, { signal: AbortSignal.timeout(timeout) });
+      expect(result.ok, result.message).toBe(true);
+    });
+
+    describe('through the engine', () => {
+      let engine: Engine;
+      let close: () => Promise<void>;
+      beforeAll(async () => {
+        const opened = await openDb();
+        close = opened.close;
+        engine = await createEngine({
+          db: opened.db,
+          queue: memoryQueue({ retryDelaysMs: [20] }),
+          connectors: [connector],
+          secretKey: 'conformance-suite-secret-key',
+        });
+        await engine.startWorkers();
+      }, timeout);
+      afterAll(async () => {
+        await engine?.stop();
+        await close?.();
+      });
+
+      it('loads every record, and a second run duplicates nothing', { timeout }, async () => {
+        const integration = await engine.integrations.create({
+          connector: connector.name,
+          name: 'conformance',
+          config,
+        });
+        for (const field of connector.secretFields ?? []) {
+          const value = field
+            .split('.')
+            .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], integration.config);
+          if (value !== undefined) expect(value, `secret ${field} is masked`).toBe('••••••');
+        }
+        const first = await engine.jobs.waitFor(
+          (await engine.jobs.start({ integrationId: integration.id, streams, mode: 'full' })).id,
+          { timeoutMs: timeout },
+        );
+        expect(first.status, JSON.stringify(first.errors)).toBe('succeeded');
+        expect(first.counters.extracted).toBeGreaterThanOrEqual(options.minRecords ?? 1);
+        expect(first.counters.loaded).toBe(first.counters.extracted);
+        const counts = async () => {
+          const out: Record<string, number> = {};
+          for (const [kind, table] of Object.entries(entityTables)) {
+            const { rows } = await engine.db.query<{ n: string }>(
+              `SELECT count(*) AS n FROM "${engine.schema}"."${table}" WHERE integration_id = $1`,
+              [integration.id],
+            );
+            out[kind] = Number(rows[0]!.n);
+          }
+          return out;
+        };
+        const before = await counts();
+        expect(Object.values(before).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+        const second = await engine.jobs.waitFor(
+          (await engine.jobs.start({ integrationId: integration.id, streams, mode: 'full' })).id,
+          { timeoutMs: timeout },
+        );
+        expect(second.status, JSON.stringify(second.errors)).toBe('succeeded');
+        expect(second.counters.inserted).toBe(0);
+        expect(second.counters.updated).toBe(0);
+        expect(await counts()).toEqual(before);
+      });
+    });
+  });
+}
