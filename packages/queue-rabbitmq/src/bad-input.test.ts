@@ -77,6 +77,16 @@ describe('rabbitmqQueue bad input', () => {
     await queue.close();
   });
 
+  it('a virtual host that does not exist is reported as refused access, not as bad credentials', async () => {
+    const elsewhere = new URL(url);
+    elsewhere.pathname = `/no-such-vhost-${randomBytes(3).toString('hex')}`;
+    const queue = rabbitmqQueue({ url: elsewhere.toString(), connectTimeoutMs: 5_000 });
+    const error = await failure(queue.start());
+    expect(isEtlError(error, 'forbidden'), String(error)).toBe(true);
+    expect((error as Error).message).toContain('refused access to the virtual host');
+    await queue.close();
+  });
+
   it.each([
     [{ url: 'http://127.0.0.1:5672' }, 'url'],
     [{ url }, undefined],

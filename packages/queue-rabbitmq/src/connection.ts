@@ -42,11 +42,16 @@ export function connectError(error: unknown, url: string, timeoutMs: number): Et
       },
     );
   }
-  if (/NOT_ALLOWED|530/.test(text)) {
-    return new EtlError('forbidden', `the broker at ${where} refused access to the virtual host (${text})`, {
-      plugin: 'rabbitmq',
-      cause: error,
-    });
+  // amqplib drops the reason of a close in answer to connection.open; in practice it is the vhost (530).
+  if (/NOT_ALLOWED|530|Expected ConnectionOpenOk; got <ConnectionClose/.test(text)) {
+    return new EtlError(
+      'forbidden',
+      `the broker at ${where} refused access to the virtual host "${vhostOf(url)}" (it does not exist or the user may not use it)`,
+      {
+        plugin: 'rabbitmq',
+        cause: error,
+      },
+    );
   }
   if (error instanceof EtlError) return error;
   if (code === 'ETIMEDOUT' || /timed? ?out/i.test(text)) {
@@ -61,6 +66,20 @@ export function connectError(error: unknown, url: string, timeoutMs: number): Et
   });
 }
 
+/**
+ * Delay before reconnect attempt `attempt` (1-based): exponential from `initialMs`, capped at `maxMs`,
+ * spread ±20% so that many workers losing the same broker do not come back in lockstep.
+ */
+export function reconnectDelay(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random = Math.random,
+): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(base * (0.8 + random() * 0.4));
+}
+
 /** The URL without user name and password, for messages. */
 export function safeUrl(url: string): string {
   try {
@@ -71,6 +90,14 @@ export function safeUrl(url: string): string {
     return parsed.toString();
   } catch {
     return '(invalid url)';
+  }
+}
+
+function vhostOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || '/';
+  } catch {
+    return '?';
   }
 }
 
@@ -237,11 +264,11 @@ export class BrokerConnection {
 
   private scheduleReconnect(attempt: number) {
     if (this.closed) return;
-    const base = Math.min(
+    const delayMs = reconnectDelay(
+      attempt,
+      this.options.reconnectInitialDelayMs,
       this.options.reconnectMaxDelayMs,
-      this.options.reconnectInitialDelayMs * 2 ** Math.min(attempt - 1, 20),
     );
-    const delayMs = Math.round(base * (0.8 + Math.random() * 0.4));
     this.options.onEvent?.({ type: 'reconnect-scheduled', attempt, delayMs, error: this.lastError });
     this.reconnectTimer = setTimeout(() => {
       this.open().catch((error: unknown) => {

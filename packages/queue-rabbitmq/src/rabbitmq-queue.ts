@@ -451,6 +451,8 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
 
 /** Cancels the consumer, waits for in-flight handlers, then closes the channel (requeueing leftovers). */
 async function stopSubscription(sub: ActiveSubscription): Promise<void> {
+  // A consumer being set up right now must be cancelled too, not left running.
+  await sub.attaching?.catch(() => undefined);
   const channel = sub.channel;
   if (channel && sub.consumerTag) await channel.cancel(sub.consumerTag).catch(() => undefined);
   if (sub.inFlight > 0) await new Promise<void>((resolve) => sub.idle.add(resolve));
