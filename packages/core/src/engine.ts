@@ -69,6 +69,11 @@ const optionsSchema = z.object({
   eventPollMs: z.number().int().min(20).default(250),
   /** Minimum interval between persisted progress events per job and stream. */
   progressIntervalMs: z.number().int().min(0).default(500),
+  /**
+   * Records a job may have extracted but not yet loaded before extraction waits. Bounds queue depth and
+   * memory whatever the speed of the source, across all processes (the counters live in the database).
+   */
+  maxInFlightRecords: z.number().int().min(1).default(20_000),
 });
 export type EngineOptions = z.input<typeof optionsSchema>;
 
@@ -373,6 +378,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         pageCount++;
         await publishTransforms(job.id, task.stream, task.partition, ids);
         await streamProgress(job.id, task, pageCount, extracted, started, false);
+        await waitForLoads(job.id, abort.signal);
         const stop = await shouldStop(task);
         if (stop) {
           abort.abort();
@@ -462,6 +468,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       done,
       recordsPerSecond: Math.round(extracted / seconds),
     });
+  }
+
+  /** Backpressure: waits while the job has more records in flight than `maxInFlightRecords`. */
+  async function waitForLoads(jobId: string, signal: AbortSignal) {
+    for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
+      const { rows } = await db.query<{ lag: string }>(
+        `SELECT extracted - loaded - failed AS lag FROM ${s}.etl_jobs WHERE id = $1`,
+        [jobId],
+      );
+      if (Number(rows[0]?.lag ?? 0) <= opts.maxInFlightRecords) return;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   /**
