@@ -53,7 +53,8 @@ afterEach(async () => {
 const shot = (name: string) => page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
 const integration = (name: string, config: Record<string, unknown>): Promise<Integration> =>
   host.engine.integrations.create({ connector: 'synthetic', name, config });
-const progressValue = () => page.locator('#job-progress').evaluate((el) => (el as HTMLProgressElement).value);
+const progressValue = () =>
+  page.locator('#job-progress').evaluate((el) => (el as unknown as { value: number }).value);
 
 describe('operations UI in Chromium, mounted at /etl', () => {
   it('starts a job from the Jobs page and follows its progress bar to 100% over SSE', async () => {
@@ -206,31 +207,31 @@ describe('operations UI in Chromium, mounted at /etl', () => {
     await page.goto(`${host.uiUrl}integrations`);
     const cell = page.locator('td.integration-name', { hasText: 'onerror' });
     await expect.poll(() => cell.first().textContent()).toBe(payload);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
     expect(await page.locator('td.integration-name img').count()).toBe(0);
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
     expect(overflow).toBeLessThanOrEqual(1);
     await shot('integrations-narrow');
 
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
     const nav = page.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Preferences' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/etl\/preferences$/);
     await page.getByLabel('dark').check();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     await page.getByLabel('Rows per page').selectOption('10');
     await page.reload();
-    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('etl.prefs') ?? '{}'))).toMatchObject({
+    expect(await page.evaluate("JSON.parse(localStorage.getItem('etl.prefs') ?? '{}')")).toMatchObject({
       theme: 'dark',
       pageSize: 10,
     });
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     await page.goto(`${host.uiUrl}vector`);
     await expect
       .poll(() => page.getByRole('heading', { name: 'No vector index configured' }).count())
