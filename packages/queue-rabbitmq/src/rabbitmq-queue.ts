@@ -235,7 +235,8 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
     fn: (channel: Channel, session: Session) => Promise<T>,
   ): Promise<T> => {
     const run = adminLock.then(async () => {
-      const session = await connection.ready(Date.now() + opts.publishTimeoutMs, what);
+      // Monitoring and dead-letter browsing answer within the connect budget rather than hang in an outage.
+      const session = await connection.ready(Date.now() + opts.connectTimeoutMs, what);
       let channel: Channel;
       try {
         channel = await session.model.createChannel();
