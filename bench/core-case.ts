@@ -37,7 +37,9 @@ const levels: Record<string, [string, number]> = {
 async function baseline(database: Db): Promise<void> {
   const s = quoteIdent(schema);
   await database.query(`CREATE SCHEMA ${s}`);
-  await database.query(`CREATE TABLE ${s}.raw (id bigserial PRIMARY KEY, source_id text NOT NULL, payload jsonb NOT NULL, extracted_at timestamptz NOT NULL DEFAULT now())`);
+  await database.query(
+    `CREATE TABLE ${s}.raw (id bigserial PRIMARY KEY, source_id text NOT NULL, payload jsonb NOT NULL, extracted_at timestamptz NOT NULL DEFAULT now())`,
+  );
   await database.query(`CREATE TABLE ${s}.work_items (
     integration_id uuid NOT NULL, source_id text NOT NULL, source_updated_at timestamptz,
     key text NOT NULL, title text NOT NULL, type text NOT NULL, raw_type text NOT NULL, status text NOT NULL,
@@ -49,9 +51,10 @@ async function baseline(database: Db): Promise<void> {
     const items = [];
     for (let i = start; i < Math.min(start + PAGE, records); i++) items.push(syntheticItem(i, config));
     await database.transaction(async (tx) => {
-      await tx.query(`INSERT INTO ${s}.raw (source_id, payload) SELECT x.source_id, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(source_id text, payload jsonb)`, [
-        JSON.stringify(items.map((item) => ({ source_id: String(item.id), payload: item }))),
-      ]);
+      await tx.query(
+        `INSERT INTO ${s}.raw (source_id, payload) SELECT x.source_id, x.payload FROM jsonb_to_recordset($1::jsonb) AS x(source_id text, payload jsonb)`,
+        [JSON.stringify(items.map((item) => ({ source_id: String(item.id), payload: item })))],
+      );
       const rows = items.map((item) => ({
         source_id: String(item.id),
         source_updated_at: item.updated,
@@ -84,9 +87,19 @@ async function baseline(database: Db): Promise<void> {
 }
 
 async function engineRun(database: Db): Promise<void> {
-  const engine = await createEngine({ db: database, schema, queue: memoryQueue(), connectors: [syntheticConnector()], secretKey: 'benchmark-secret-key-000' });
+  const engine = await createEngine({
+    db: database,
+    schema,
+    queue: memoryQueue(),
+    connectors: [syntheticConnector()],
+    secretKey: 'benchmark-secret-key-000',
+  });
   await engine.startWorkers();
-  const integration = await engine.integrations.create({ connector: 'synthetic', name: 'bench', config: { records, pageSize: PAGE } });
+  const integration = await engine.integrations.create({
+    connector: 'synthetic',
+    name: 'bench',
+    config: { records, pageSize: PAGE },
+  });
   const job = await engine.jobs.start({ integrationId: integration.id, streams: ['items'], mode: 'full' });
   const done = await engine.jobs.waitFor(job.id, { timeoutMs: 30 * 60_000 });
   await engine.stop();
@@ -102,9 +115,14 @@ try {
   await (kind === 'engine' ? engineRun(db) : baseline(db));
   const seconds = (performance.now() - started) / 1000;
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
-  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.work_items`);
-  if (Number(rows[0]!.n) !== records) throw new Error(`expected ${records} canonical rows, found ${rows[0]!.n}`);
-  console.log(JSON.stringify({ records, seconds, recordsPerSecond: records / seconds, peakRssMb: peak / 1024 / 1024 }));
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${quoteIdent(schema)}.work_items`,
+  );
+  if (Number(rows[0]!.n) !== records)
+    throw new Error(`expected ${records} canonical rows, found ${rows[0]!.n}`);
+  console.log(
+    JSON.stringify({ records, seconds, recordsPerSecond: records / seconds, peakRssMb: peak / 1024 / 1024 }),
+  );
 } finally {
   clearInterval(sampler);
   await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => undefined);

@@ -13,10 +13,14 @@ const caseScript = fileURLToPath(new URL('./core-case.ts', import.meta.url));
 
 function runCase(kind: 'engine' | 'baseline', records: number): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=etl-source', '--import', 'tsx', caseScript, kind, String(records)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: process.env,
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=etl-source', '--import', 'tsx', caseScript, kind, String(records)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: process.env,
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
@@ -39,7 +43,13 @@ export async function run(): Promise<BenchResult> {
       process.stderr.write(`core: ${kind} ${records} records…\n`);
       const result = await runCase(kind, records);
       results.set(`${kind}:${records}`, result);
-      rows.push({ section: 'core', name: `${kind} ${records.toLocaleString('en')} records`, value: Math.round(result.recordsPerSecond), unit: 'records/s', note: `peak RSS ${result.peakRssMb.toFixed(0)} MB, ${result.seconds.toFixed(1)} s` });
+      rows.push({
+        section: 'core',
+        name: `${kind} ${records.toLocaleString('en')} records`,
+        value: Math.round(result.recordsPerSecond),
+        unit: 'records/s',
+        note: `peak RSS ${result.peakRssMb.toFixed(0)} MB, ${result.seconds.toFixed(1)} s`,
+      });
     }
   }
   const json: Record<string, number> = {};

@@ -36,9 +36,13 @@ for (const section of sections) {
 }
 
 const widths = [10, 44, 14, 12];
-const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
 console.log(line(['section', 'case', 'value', 'unit']) + '  note');
 console.log('-'.repeat(100));
-for (const row of rows) console.log(line([row.section, row.name, row.value.toLocaleString('en'), row.unit]) + '  ' + (row.note ?? ''));
+for (const row of rows)
+  console.log(
+    line([row.section, row.name, row.value.toLocaleString('en'), row.unit]) + '  ' + (row.note ?? ''),
+  );
 console.log(JSON.stringify(json));
 process.exit(failed ? 1 : 0);
