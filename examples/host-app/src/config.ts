@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { stages, type Stage } from '@etl/core';
+
+/** Thrown when the environment is invalid; the message names every offending variable. */
+export class ConfigError extends Error {
+  constructor(readonly variables: { name: string; message: string }[]) {
+    super(
+      `invalid configuration — ${variables.map((v) => `${v.name}: ${v.message}`).join('; ')}` +
+        ' (see the configuration reference in the README)',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const flag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
+    `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL like ${example}`,
+  );
+
+const stageList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(stages)).min(1, `name at least one of ${stages.join(', ')}`));
+
+/**
+ * `8` (every stage) or `extract=2,transform=4,load=2`: messages handled at once per stage in this process.
+ */
+export const concurrencySpec = z.string().transform((value, ctx) => {
+  const out: Partial<Record<Stage, number>> = {};
+  const bad = () => {
+    ctx.addIssue({ code: 'custom', message: 'use a number or stage=number pairs (extract=2,load=1)' });
+    return z.NEVER;
+  };
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n < 1 || n > 256) return bad();
+    for (const stage of stages) out[stage] = n;
+    return out;
+  }
+  for (const part of value.split(',')) {
+    const [stage, count] = part.split('=').map((s) => s.trim());
+    if (!stages.includes(stage as Stage) || !count || !/^\d+$/.test(count)) return bad();
+    const n = Number(count);
+    if (n < 1 || n > 256) return bad();
+    out[stage as Stage] = n;
+  }
+  return out;
+});
+
+const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/db').optional(),
+  ETL_DATA_DIR: z.string().min(1).default('.demo-data'),
+  ETL_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('etl'),
+  RABBITMQ_URL: url(['amqp:', 'amqps:'], 'amqp://user:password@host:5672').optional(),
+  RABBITMQ_MANAGEMENT_URL: url(['http:', 'https:'], 'http://user:password@host:15672').optional(),
+  ETL_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'use 1-100 letters, digits, or _ . : -')
+    .default('etl'),
+  ETL_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  ETL_WORKERS: z.enum(['in-process', 'none']).default('in-process'),
+  ETL_WORKER_STAGES: stageList.default([...stages]),
+  ETL_WORKER_CONCURRENCY: concurrencySpec.optional(),
+  ETL_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  ETL_SCHEDULER: flag.default(true),
+  ETL_SCHEDULER_TICK_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
+  ETL_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  ETL_UI_USER: z.string().min(1).optional(),
+  ETL_UI_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  ETL_UI_READ_ONLY: flag.default(false),
+});
+
+export type Config = z.output<typeof envSchema>;
+
+/**
+ * Reads the configuration from environment variables. Empty strings count as unset, so
+ * `DATABASE_URL=` in a compose file means "embedded".
+ *
+ * @example
+ * const config = loadConfig(process.env); // throws ConfigError naming DATABASE_URL, PORT, …
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape).map((name) => [name, env[name] === '' ? undefined : env[name]]),
+  );
+  const result = envSchema.safeParse(present);
+  const problems: { name: string; message: string }[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push({ name: String(issue.path[0] ?? '?'), message: issue.message });
+    }
+    throw new ConfigError(problems);
+  }
+  const config = result.data;
+  if (config.DATABASE_URL && !config.ETL_SECRET_KEY) {
+    problems.push({
+      name: 'ETL_SECRET_KEY',
+      message: 'is required with DATABASE_URL (it encrypts integration secrets at rest)',
+    });
+  }
+  if (!!config.ETL_UI_USER !== !!config.ETL_UI_PASSWORD) {
+    problems.push({
+      name: config.ETL_UI_USER ? 'ETL_UI_PASSWORD' : 'ETL_UI_USER',
+      message: 'set both ETL_UI_USER and ETL_UI_PASSWORD, or neither',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
