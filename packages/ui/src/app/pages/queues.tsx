@@ -6,10 +6,28 @@ import type { DeadLetter, QueueStats, Stage } from '../types';
 
 const historyLength = 60;
 
+/** A rate and its recent history; adapters that do not measure rates (the memory queue) show a dash. */
+function Rate({ value, history, label }: { value: number | undefined; history: number[]; label: string }) {
+  if (value === undefined) return <span aria-label={`${label}: not reported`}>—</span>;
+  return (
+    <span class="rate">
+      {value.toFixed(1)}
+      <Sparkline
+        values={history}
+        label={`${label} over the last ${historyLength} samples`}
+        width={60}
+        height={18}
+      />
+    </span>
+  );
+}
+
 export function QueuesPage() {
   const prefs = usePrefs();
   const stats = useLoad(() => api<{ adapter: string; stages: QueueStats[] }>('GET', 'queues'), [], 2000);
-  const [history, setHistory] = useState<Record<string, { depth: number[]; unacked: number[] }>>({});
+  const [history, setHistory] = useState<
+    Record<string, { depth: number[]; publish: number[]; ack: number[] }>
+  >({});
   const [stage, setStage] = useState<Stage | ''>('');
   const letters = useLoad(
     () =>
@@ -29,10 +47,13 @@ export function QueuesPage() {
     setHistory((h) => {
       const next = { ...h };
       for (const s of stats.data!.stages) {
-        const prev = next[s.stage] ?? { depth: [], unacked: [] };
+        const prev = next[s.stage] ?? { depth: [], publish: [], ack: [] };
+        const keep = (values: number[], value: number | undefined) =>
+          value === undefined ? values : [...values, value].slice(-historyLength);
         next[s.stage] = {
-          depth: [...prev.depth, s.depth].slice(-historyLength),
-          unacked: [...prev.unacked, s.unacked].slice(-historyLength),
+          depth: keep(prev.depth, s.depth),
+          publish: keep(prev.publish, s.publishRate),
+          ack: keep(prev.ack, s.ackRate),
         };
       }
       return next;
@@ -100,8 +121,20 @@ export function QueuesPage() {
                     <td>{s.consumers}</td>
                     <td>{s.retrying}</td>
                     <td>{s.deadLetters}</td>
-                    <td>{s.publishRate === undefined ? '—' : s.publishRate.toFixed(1)}</td>
-                    <td>{s.ackRate === undefined ? '—' : s.ackRate.toFixed(1)}</td>
+                    <td>
+                      <Rate
+                        value={s.publishRate}
+                        history={history[s.stage]?.publish ?? []}
+                        label={`${s.stage} publish rate`}
+                      />
+                    </td>
+                    <td>
+                      <Rate
+                        value={s.ackRate}
+                        history={history[s.stage]?.ack ?? []}
+                        label={`${s.stage} ack rate`}
+                      />
+                    </td>
                   </tr>
                 ))}
               </tbody>
