@@ -288,7 +288,10 @@ export function IntegrationsPage() {
                   <td class="integration-name">{i.name}</td>
                   <td>{i.connector}</td>
                   <td>
-                    <code class="config">{JSON.stringify(i.config)}</code>
+                    <details>
+                      <summary>{Object.keys(i.config).length} fields</summary>
+                      <code class="config">{JSON.stringify(i.config, null, 1)}</code>
+                    </details>
                   </td>
                   <td>{i.scheduleSeconds ? `every ${i.scheduleSeconds} s` : 'manual'}</td>
                   <td>{i.enabled ? 'yes' : 'no'}</td>
