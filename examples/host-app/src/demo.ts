@@ -58,13 +58,20 @@ try {
     await ensureIntegration(engine, {
       connector: 'github',
       name: 'Demo GitHub',
-      config: { token: github.token, baseUrl: github.url, organizations: ['acme'], workItemProjects: ['ENG'] },
+      config: {
+        token: github.token,
+        baseUrl: github.url,
+        organizations: ['acme'],
+        workItemProjects: ['ENG'],
+      },
       scheduleSeconds: 600,
     }),
   ];
   const jobs: Job[] = [];
   for (const integration of integrations) {
-    jobs.push(await engine.jobs.start({ integrationId: integration.id, mode: 'incremental', requestedBy: 'demo' }));
+    jobs.push(
+      await engine.jobs.start({ integrationId: integration.id, mode: 'incremental', requestedBy: 'demo' }),
+    );
   }
   for (const job of jobs) {
     const done = await engine.jobs.waitFor(job.id, { timeoutMs: 120_000 });

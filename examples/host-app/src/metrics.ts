@@ -90,9 +90,12 @@ export async function renderMetrics(engine: Engine, handled: HandledCounts): Pro
         'Messages in each dead-letter queue.',
         queues.map((q) => ({ labels: stageOf(q.stage), value: q.deadLetters })),
       ),
-      family('etl_throttled_events_total', 'counter', 'Times a source asked to slow down (429, rate limit).', [
-        { value: Number(throttled.rows[0]?.n ?? 0) },
-      ]),
+      family(
+        'etl_throttled_events_total',
+        'counter',
+        'Times a source asked to slow down (429, rate limit).',
+        [{ value: Number(throttled.rows[0]?.n ?? 0) }],
+      ),
       family(
         'etl_worker_messages_total',
         'counter',

@@ -49,7 +49,10 @@ export function startScheduler(
   const timer = setInterval(() => {
     if (stopped) return;
     tick().catch((error: unknown) =>
-      options.log?.({ event: 'schedule.error', error: error instanceof Error ? error.message : String(error) }),
+      options.log?.({
+        event: 'schedule.error',
+        error: error instanceof Error ? error.message : String(error),
+      }),
     );
   }, options.tickMs);
   timer.unref();

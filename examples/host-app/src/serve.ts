@@ -2,9 +2,15 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 /** Starts the HTTP server and resolves with the port it listens on (PORT=0 picks a free one). */
-export function listen(app: Hono, port: number, hostname: string): Promise<{ server: ServerType; port: number }> {
+export function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: app.fetch, port, hostname }, (info) =>
+      resolve({ server, port: info.port }),
+    );
     server.once('error', reject);
   });
 }

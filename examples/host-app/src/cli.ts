@@ -1,0 +1,313 @@
+#!/usr/bin/env -S node --conditions=etl-source --import tsx
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { finishedStatuses, isEtlError, jobStatuses, type Engine, type Job, type JobStatus } from '@etl/core';
+import { editDistance, jobSummary, liveBlock, progressLines, table } from './cli-output.js';
+import { loadConfig } from './config.js';
+import { openRuntime, type Runtime } from './runtime.js';
+import { onShutdown } from './shutdown.js';
+import { describeStartupError, exitCodes } from './startup-error.js';
+import { UsageError, workerSettings } from './worker-flags.js';
+import { startWorkerProcess } from './worker-process.js';
+
+const usage = `usage: etl <command> [options]
+
+commands:
+  migrate                               create or upgrade the database schema
+  integrations                          list integrations
+  sync <integration> [--stream S]… [--mode incremental|full|backfill] [--from ISO] [--to ISO] [--no-wait] [--work]
+                                        start a job and follow it: a progress bar per stream, a summary at the end
+  replay --job ID | --integration I [--stream S] | --from ISO --to ISO [--integration I]  [--dry-run]
+                                        transform and load stored raw rows again, without calling the source
+  jobs [--status S] [--integration I] [--limit N]
+                                        list recent jobs
+  worker [--stages extract,transform,load] [--concurrency N | stage=N,…]
+                                        consume stages until SIGTERM (needs DATABASE_URL and RABBITMQ_URL)
+
+options:  --json  machine-readable output on stdout      -h, --help  this help
+<integration> is a name or an id. Configuration comes from the environment (see the README).
+
+exit codes:  0 ok · 1 a job failed, ended partial or was cancelled · 2 usage error
+             3 configuration / environment error · 4 database or broker unreachable · 5 internal error`;
+
+const commands = ['migrate', 'integrations', 'sync', 'replay', 'jobs', 'worker'] as const;
+type Command = (typeof commands)[number];
+
+const common = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const optionsOf: Record<Command, NonNullable<ParseArgsConfig['options']>> = {
+  migrate: common,
+  integrations: common,
+  sync: {
+    ...common,
+    stream: { type: 'string', multiple: true },
+    mode: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    work: { type: 'boolean' },
+    'timeout-seconds': { type: 'string' },
+  },
+  replay: {
+    ...common,
+    job: { type: 'string' },
+    integration: { type: 'string' },
+    stream: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  },
+  jobs: { ...common, status: { type: 'string' }, integration: { type: 'string' }, limit: { type: 'string' } },
+  worker: { ...common, stages: { type: 'string' }, concurrency: { type: 'string' } },
+};
+const positionalsOf: Record<Command, number> = {
+  migrate: 0,
+  integrations: 0,
+  sync: 1,
+  replay: 0,
+  jobs: 0,
+  worker: 0,
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function out(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+async function findIntegration(engine: Engine, ref: string) {
+  const list = await engine.integrations.list();
+  const found = list.find((i) => i.id === ref) ?? list.filter((i) => i.name === ref);
+  if (!Array.isArray(found)) return found;
+  if (found.length === 1) return found[0]!;
+  if (found.length > 1) throw new UsageError(`two or more integrations are named "${ref}"; use its id`);
+  const names = list.map((i) => `"${i.name}"`).join(', ') || 'none yet';
+  throw new UsageError(`no integration "${ref}" (known: ${names})`);
+}
+
+function jobExitCode(job: Job): number {
+  return job.status === 'succeeded' ? exitCodes.ok : exitCodes.jobFailed;
+}
+
+async function follow(engine: Engine, id: string, json: boolean, timeoutMs: number): Promise<Job> {
+  const tty = !json && process.stderr.isTTY;
+  const live = liveBlock(process.stderr);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await engine.jobs.get(id);
+    if (tty) live.render(progressLines(job));
+    if (finishedStatuses.includes(job.status)) {
+      live.done();
+      return job;
+    }
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function run(
+  command: Command,
+  values: Values,
+  positionals: string[],
+  runtime: Runtime,
+): Promise<number> {
+  const { engine } = runtime;
+  const json = values.json === true;
+  switch (command) {
+    case 'migrate':
+      out(
+        json,
+        { ok: true, schema: engine.schema, database: runtime.dbKind },
+        `schema "${engine.schema}" is up to date`,
+      );
+      return exitCodes.ok;
+    case 'integrations': {
+      const list = await engine.integrations.list();
+      out(
+        json,
+        list,
+        table(
+          ['name', 'connector', 'id', 'schedule', 'enabled'],
+          list.map((i) => [
+            i.name,
+            i.connector,
+            i.id,
+            i.scheduleSeconds ? `${i.scheduleSeconds}s` : '—',
+            String(i.enabled),
+          ]),
+        ),
+      );
+      return exitCodes.ok;
+    }
+    case 'jobs': {
+      const status = values.status as string | undefined;
+      if (status !== undefined && !jobStatuses.includes(status as JobStatus))
+        throw new UsageError(`--status: use one of ${jobStatuses.join(', ')}`);
+      const limit = values.limit === undefined ? 20 : Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new UsageError('--limit: a number from 1 to 1000');
+      const integrationId = values.integration
+        ? (await findIntegration(engine, values.integration as string)).id
+        : undefined;
+      const { jobs, total } = await engine.jobs.list({
+        status: status as JobStatus | undefined,
+        integrationId,
+        limit,
+      });
+      out(
+        json,
+        { jobs, total },
+        table(
+          ['id', 'connector', 'mode', 'status', 'extracted', 'loaded', 'failed', 'created'],
+          jobs.map((j) => [
+            j.id,
+            j.connector,
+            j.mode,
+            j.status,
+            j.counters.extracted,
+            j.counters.loaded,
+            j.counters.failed,
+            j.createdAt,
+          ]),
+        ) + `\n${jobs.length} of ${total}`,
+      );
+      return exitCodes.ok;
+    }
+    case 'sync': {
+      const integration = await findIntegration(engine, positionals[0]!);
+      const mode = (values.mode as string | undefined) ?? 'incremental';
+      if (!['incremental', 'full', 'backfill'].includes(mode))
+        throw new UsageError('--mode: use incremental, full or backfill');
+      const known = engine.connectors.get(integration.connector)?.streams.map((s) => s.name) ?? [];
+      const streams = values.stream as string[] | undefined;
+      const unknown = (streams ?? []).filter((s) => !known.includes(s));
+      if (unknown.length > 0)
+        throw new UsageError(
+          `--stream: ${integration.connector} has no stream ${unknown.join(', ')} (it has ${known.join(', ')})`,
+        );
+      const window =
+        values.from || values.to
+          ? { from: values.from as string | undefined, to: values.to as string | undefined }
+          : undefined;
+      // The in-memory queue lives in this process: someone here has to do the work.
+      if (engine.queue.name === 'memory' || values.work === true) await engine.startWorkers();
+      const started = await engine.jobs.start({
+        integrationId: integration.id,
+        streams,
+        mode: mode as 'incremental',
+        window,
+        requestedBy: 'cli',
+      });
+      if (values['no-wait'] === true) {
+        out(json, started, `started job ${started.id}`);
+        return exitCodes.ok;
+      }
+      const timeoutSeconds =
+        values['timeout-seconds'] === undefined ? 3600 : Number(values['timeout-seconds']);
+      const job = await follow(engine, started.id, json, timeoutSeconds * 1000);
+      out(json, job, jobSummary(job));
+      return jobExitCode(job);
+    }
+    case 'replay': {
+      const dryRun = values['dry-run'] === true;
+      let selector;
+      if (values.job) selector = { jobId: values.job as string };
+      else if (values.from || values.to) {
+        if (!values.from || !values.to) throw new UsageError('replay by time needs both --from and --to');
+        selector = {
+          from: values.from as string,
+          to: values.to as string,
+          integrationId: values.integration
+            ? (await findIntegration(engine, values.integration as string)).id
+            : undefined,
+        };
+      } else if (values.integration) {
+        selector = {
+          integrationId: (await findIntegration(engine, values.integration as string)).id,
+          stream: values.stream as string | undefined,
+        };
+      } else throw new UsageError('replay needs --job, --integration or --from/--to');
+      if (engine.queue.name === 'memory' && !dryRun) await engine.startWorkers();
+      const result = await engine.replay(selector, { dryRun, requestedBy: 'cli' });
+      const c = result.counts;
+      const changes = `${result.records} raw records: ${c.inserted} to insert, ${c.updated} to update, ${c.unchanged} unchanged`;
+      if (dryRun || !result.job) {
+        out(json, result, `dry run — ${changes}`);
+        return exitCodes.ok;
+      }
+      const job = await follow(engine, result.job.id, json, 3600_000);
+      out(json, { ...result, job }, jobSummary(job));
+      return jobExitCode(job);
+    }
+    case 'worker':
+      throw new Error('unreachable');
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`etl: ${message}\n\n${usage}\n`);
+  return exitCodes.usage;
+}
+
+/** Runs the CLI and resolves with its exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return name === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  if (!commands.includes(name as Command)) {
+    const best = [...commands].sort((a, b) => editDistance(name, a) - editDistance(name, b))[0]!;
+    const hint = editDistance(name, best) <= 2 ? ` — did you mean "${best}"?` : '';
+    return usageError(`unknown command "${name}"${hint}`);
+  }
+  const command = name as Command;
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: optionsOf[command],
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`);
+    return exitCodes.ok;
+  }
+  if (positionals.length !== positionalsOf[command]) {
+    return usageError(
+      positionalsOf[command] === 0
+        ? `${command} takes no arguments (got ${positionals.join(' ')})`
+        : `${command} needs exactly one <integration>`,
+    );
+  }
+  let runtime: Runtime | undefined;
+  try {
+    const config = loadConfig(process.env);
+    if (command === 'worker') {
+      const worker = await startWorkerProcess(
+        config,
+        workerSettings(config, values as { stages?: string; concurrency?: string }),
+      );
+      onShutdown(() => worker.stop(), config.ETL_SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      return await new Promise<number>(() => undefined);
+    }
+    runtime = await openRuntime(config);
+    return await run(command, values, positionals, runtime);
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(error.message);
+    if (isEtlError(error, 'invalid_input') || isEtlError(error, 'not_found')) {
+      process.stderr.write(`etl: ${error.message}\n`);
+      return exitCodes.usage;
+    }
+    const { code, message } = describeStartupError(error);
+    process.stderr.write(`etl: ${message}\n`);
+    return code;
+  } finally {
+    await runtime?.close().catch(() => undefined);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
