@@ -1,0 +1,1 @@
+export { ticketsConnector, type Ticket, type TicketsConfig } from './tickets-connector.js';
