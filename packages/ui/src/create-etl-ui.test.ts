@@ -198,6 +198,13 @@ describe.each(['/', '/etl'])('UI mounted at %s', (mount) => {
         { Origin: 'http://localhost' },
       );
       expect(same.status).toBe(201);
+      const proxied = await call(
+        'POST',
+        '/api/integrations',
+        { connector: 'synthetic', name: 'behind-proxy' },
+        { Origin: 'https://etl.example.com', 'X-Forwarded-Host': 'etl.example.com' },
+      );
+      expect(proxied.status).toBe(201);
       const allowed = host(mount, { allowedOrigins: ['https://admin.example.com'] });
       const res = await allowed.request(`http://localhost${prefix}/api/integrations`, {
         method: 'POST',

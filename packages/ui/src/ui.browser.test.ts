@@ -241,3 +241,100 @@ describe('operations UI in Chromium, mounted at /etl', () => {
     await shot('home-narrow-dark');
   });
 });
+
+describe('read-only mode in Chromium', () => {
+  let readOnlyHost: UiTestHost;
+  beforeAll(async () => {
+    readOnlyHost = await startUiTestHost({ mountPath: '/ops/etl', ui: { readOnly: true } });
+  });
+  afterAll(async () => {
+    await readOnlyHost?.close();
+  });
+
+  it('hides write controls but still shows data and dry runs', async () => {
+    const source = await readOnlyHost.engine.integrations.create({
+      connector: 'synthetic',
+      name: 'ro',
+      config: { records: 5 },
+    });
+    const job = await readOnlyHost.engine.jobs.waitFor(
+      (await readOnlyHost.engine.jobs.start({ integrationId: source.id, mode: 'full' })).id,
+      { timeoutMs: 30_000 },
+    );
+    await page.goto(`${readOnlyHost.uiUrl}jobs`);
+    await expect.poll(() => page.locator('.top .badge').textContent()).toBe('read-only');
+    await expect.poll(() => page.getByRole('link', { name: job.id.slice(0, 8) + '…' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Start job' }).count()).toBe(0);
+    await page.getByRole('link', { name: job.id.slice(0, 8) + '…' }).click();
+    await page.waitForURL(/\/ops\/etl\/jobs\//);
+    await expect.poll(progressValue).toBe(100);
+    expect(await page.getByRole('button', { name: /Pause|Resume|Cancel/ }).count()).toBe(0);
+    await page.goto(`${readOnlyHost.uiUrl}integrations`);
+    await expect.poll(() => page.locator('td.integration-name').first().textContent()).toBe('ro');
+    expect(await page.getByRole('button', { name: 'New integration' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Edit|^Delete/ }).count()).toBe(0);
+    await page.goto(`${readOnlyHost.uiUrl}raw?jobId=${job.id}`);
+    await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await expect.poll(() => page.getByTestId('replay-preview').textContent()).toMatch(/Dry run: 8 records/);
+    expect(await page.getByRole('button', { name: 'Replay', exact: true }).count()).toBe(0);
+    await shot('read-only-raw');
+  });
+});
+
+describe('behind a reverse proxy that adds a path prefix', () => {
+  let proxy: { url: string; close(): Promise<void> };
+  beforeAll(async () => {
+    const { serve } = await import('@hono/node-server');
+    const { Hono } = await import('hono');
+    const upstream = new URL(host.uiUrl).origin;
+    const app = new Hono();
+    // Forwards /edge/* to the host with the prefix removed, as a path-rewriting proxy would.
+    app.all('/edge/*', async (c) => {
+      const url = new URL(c.req.url);
+      const target = `${upstream}${url.pathname.slice('/edge'.length)}${url.search}`;
+      const headers = new Headers(c.req.raw.headers);
+      headers.set('x-forwarded-host', url.host);
+      const hasBody = !['GET', 'HEAD'].includes(c.req.method);
+      const response = await fetch(target, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? await c.req.arrayBuffer() : undefined,
+        redirect: 'manual',
+      });
+      return new Response(response.body, { status: response.status, headers: response.headers });
+    });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    const { port } = server.address() as import('node:net').AddressInfo;
+    proxy = {
+      url: `http://127.0.0.1:${port}/edge/etl/`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('loads every page, asset, API call and event stream under the prefix', async () => {
+    const source = await integration('browser-proxy', { records: 50, pageSize: 10, pageDelayMs: 20 });
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    await page.goto(`${proxy.url}jobs`);
+    await page.getByRole('button', { name: 'Start job' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Start a job' });
+    await dialog.getByLabel('Integration').selectOption(source.id);
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/\/edge\/etl\/jobs\/[0-9a-f-]{36}$/);
+    await expect.poll(progressValue, { timeout: 30_000 }).toBe(100);
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await expect.poll(() => page.locator('table caption').textContent()).toBe('Per stage');
+    expect(requests.length).toBeGreaterThan(5);
+    expect(requests.filter((path) => !path.startsWith('/edge/etl/'))).toEqual([]);
+    expect(requests.some((path) => /\/edge\/etl\/api\/jobs\/[0-9a-f-]+\/events$/.test(path))).toBe(true);
+  });
+});
