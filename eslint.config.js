@@ -1,12 +1,22 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.config.ts', 'tsup.base.ts', 'eslint.config.js', 'packages/ui/src/app/**', 'test-artifacts/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/*.config.ts',
+      'tsup.base.ts',
+      'eslint.config.js',
+      'packages/ui/src/app/**',
+      'test-artifacts/**',
+    ],
+  },
   {
     files: ['**/*.ts', '**/*.tsx'],
     extends: [tseslint.configs.base],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['bench/*.ts', 'examples/*/src/*.ts', 'examples/*/test/*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

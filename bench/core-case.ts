@@ -48,7 +48,7 @@ async function baseline(database: Db): Promise<void> {
   const integration = '00000000-0000-4000-8000-000000000123';
   const config = { seed: 1, revision: 0, projects: 3, poison: [] as number[] };
   for (let start = 0; start < records; start += PAGE) {
-    const items = [];
+    const items: ReturnType<typeof syntheticItem>[] = [];
     for (let i = start; i < Math.min(start + PAGE, records); i++) items.push(syntheticItem(i, config));
     await database.transaction(async (tx) => {
       await tx.query(

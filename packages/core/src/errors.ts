@@ -31,8 +31,8 @@ export interface EtlErrorOptions {
 const SECRET_PATTERNS: RegExp[] = [
   /(authorization["']?\s*[:=]\s*["']?)(basic|bearer|token)\s+[^\s"',}]+/gi,
   /((?:api[_-]?token|token|password|secret|private[_-]?key|apikey|access[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',}&]+/gi,
-  /(:\/\/[^:/\s]+:)[^@/\s]+@/g,
-  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g,
+  /(:\/\/[^:/\s]+:)[^@/\s]+(?=@)/g,
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g,
 ];
 
 const knownSecrets = new Set<string>();

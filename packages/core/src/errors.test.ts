@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { EtlError, describeError, redact, registerSecret } from './errors.js';
+
+describe('EtlError', () => {
+  it('prefixes the plugin, keeps code, status and cause', () => {
+    const cause = new Error('socket hang up');
+    const error = new EtlError('unreachable', 'cannot reach https://acme.atlassian.net', {
+      plugin: 'jira',
+      status: 503,
+      cause,
+    });
+    expect(error.message).toBe('[etl] [jira] cannot reach https://acme.atlassian.net');
+    expect(error).toMatchObject({ code: 'unreachable', plugin: 'jira', status: 503, cause });
+    expect(EtlError.wrap(error, 'internal', 'x')).toBe(error);
+    expect(EtlError.wrap(new Error('boom'), 'source_error', 'github', 'GET /repos').message).toBe(
+      '[etl] [github] GET /repos: boom',
+    );
+  });
+
+  it('redacts credentials in URLs, auth headers, token fields and registered secrets', () => {
+    expect(redact('amqp://etl:hunter2@127.0.0.1:5672')).toBe('amqp://etl:[redacted]@127.0.0.1:5672');
+    expect(redact('Authorization: Bearer abc.def.ghi')).toBe('Authorization: [redacted]');
+    expect(redact('{"apiToken":"s3cr3t-value","name":"x"}')).toBe('{"apiToken":"[redacted]","name":"x"}');
+    expect(redact('token ghp_abcdefghijklmnopqrstuvwxyz0123')).not.toContain('ghp_abcdefghijklmnop');
+    registerSecret('very-private-value-42');
+    expect(new EtlError('auth_failed', 'sent very-private-value-42 and failed').message).not.toContain(
+      'very-private-value-42',
+    );
+    expect(describeError(new Error('x very-private-value-42'))).toBe('x [redacted]');
+  });
+});
