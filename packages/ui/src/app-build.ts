@@ -1,6 +1,6 @@
 import { mkdir, rename, stat, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -81,7 +81,7 @@ function kib(bytes: number): string {
 /** `tsx src/app-build.ts`: the package's build step after tsup; prints sizes and enforces the budget. */
 async function main(): Promise<void> {
   const { outDir, files } = await buildApp();
-  console.log(`SPA bundle → ${outDir}`);
+  console.log(`SPA bundle → ${relative(process.cwd(), outDir) || '.'}`);
   for (const f of files)
     console.log(`  ${f.name.padEnd(10)} ${kib(f.bytes).padStart(9)}  (gzip ${kib(f.gzipBytes)})`);
   const js = files.find((f) => f.name === 'app.js');
