@@ -15,3 +15,4 @@ export { migrate, loadMigrations, type Migration } from './migrate.js';
 export { postgresLoader, canonicalColumns, dedupeEntities } from './postgres-loader.js';
 export { MASK } from './secrets.js';
 export { formatIssues, type FieldIssue } from './validation.js';
+export { seededRandom } from './seeded-random.js';

@@ -1,3 +1,4 @@
+import { seededRandom } from '@etl/core';
 import { createHash } from 'node:crypto';
 
 /** A GitHub account as the fake stores it. Bots keep both spellings GitHub uses for them. */
@@ -94,17 +95,7 @@ export interface FakeDataOptions {
   manyReviews: number;
 }
 
-/** mulberry32: a tiny deterministic PRNG, so the same seed always yields the same data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const BASE_TIME = Date.parse('2024-01-01T00:00:00Z');
 const MINUTE = 60_000;

@@ -1,3 +1,4 @@
+import { seededRandom } from '@etl/core';
 import type {
   JiraBoard,
   JiraHistory,
@@ -50,17 +51,7 @@ export const decoyStatusField = 'customfield_10100';
 
 const priorities = ['Highest', 'High', 'Medium', 'Low'];
 
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Jira's timestamp format: `2024-01-15T10:30:00.123+0000`. */
 export const jiraTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');

@@ -3,6 +3,7 @@ import type { Connector, Page } from '../connector.js';
 import { EtlError } from '../errors.js';
 import type { EntityDraft } from '../model.js';
 import { parseOptions } from '../options.js';
+import { seededRandom } from '../seeded-random.js';
 
 const configSchema = z.strictObject({
   /** Work items to generate. */
@@ -24,18 +25,6 @@ export type SyntheticConfig = z.input<typeof configSchema>;
 const statuses = ['To Do', 'In Progress', 'Review', 'Done'];
 const types = ['Bug', 'Story', 'Task', 'Epic', 'Sub-task'];
 
-/** A small deterministic PRNG (mulberry32), so the same seed always yields the same records. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SyntheticItem {
   id: number;
   key: string;
@@ -56,7 +45,7 @@ export function syntheticItem(
   i: number,
   config: { seed: number; revision: number; projects: number; poison: number[] },
 ): SyntheticItem {
-  const rand = prng(config.seed * 1_000_003 + i);
+  const rand = seededRandom(config.seed * 1_000_003 + i);
   const project = `P${(i % config.projects) + 1}`;
   return {
     id: i,

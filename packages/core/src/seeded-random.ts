@@ -1,0 +1,17 @@
+/**
+ * mulberry32: a tiny deterministic PRNG, so the same seed always yields the same synthetic or fake data.
+ *
+ * @example
+ * const random = seededRandom(42);
+ * const pick = items[Math.floor(random() * items.length)];
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
