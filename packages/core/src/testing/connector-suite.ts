@@ -45,7 +45,7 @@ function topoOrder(connector: Connector, names: string[]): string[] {
  * testConnector({ connector: () => jiraConnector(), config: () => ({ siteUrl: fake.url, … }) });
  */
 export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
-  const timeout = options.timeoutMs ?? 60_000;
+  const timeout = options.timeoutMs ?? 90_000;
   let connector: Connector<C>;
   let config: C;
   let streams: string[];

@@ -55,7 +55,7 @@ export function workItem(
  * duplicates within one batch collapsed.
  */
 export function testLoader(options: LoaderSuiteOptions): void {
-  const timeout = options.timeoutMs ?? 30_000;
+  const timeout = options.timeoutMs ?? 90_000;
   let ctx: Awaited<ReturnType<LoaderSuiteOptions['create']>>;
   const load = (entities: Entity[]) =>
     ctx.db.transaction((tx) =>
