@@ -19,7 +19,7 @@ describe('bad input', () => {
     ['ETL_SECRET_KEY (short)', { ETL_SECRET_KEY: 'short' }, 'ETL_SECRET_KEY: must be at least 16 characters'],
     ['ETL_WORKER_STAGES', { ETL_WORKER_STAGES: 'extract,lod' }, 'ETL_WORKER_STAGES: '],
   ])('the app refuses to start on a bad %s, naming it (exit 3)', async (_name, env, message) => {
-    const { code, output } = await run('src/main.ts', [], { ...env, PORT: env.PORT ?? '0' });
+    const { code, output } = await run('src/main.ts', [], { PORT: '0', ...(env as Record<string, string>) });
     expect(output).toContain(message);
     expect(output).not.toContain('app.listening');
     expect(code).toBe(3);
