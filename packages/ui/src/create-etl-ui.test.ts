@@ -71,6 +71,17 @@ describe.each(['/', '/etl'])('UI mounted at %s', (mount) => {
         expect(await (await app.request(`http://localhost${prefix}`)).text()).toContain('<base href="etl/">');
     });
 
+    it('works when the host mounts it under a path with parameters', async () => {
+      const tenant = new Hono();
+      tenant.route(`/:tenant${prefix}`, createEtlUi({ engine }));
+      const bare = await tenant.request(`http://localhost/acme${prefix}`);
+      expect(await bare.text()).toContain(prefix ? '<base href="etl/">' : '<base href="acme/">');
+      expect(await (await tenant.request(`http://localhost/acme${prefix}/jobs/1`)).text()).toContain(
+        '<base href="../">',
+      );
+      expect((await tenant.request(`http://localhost/acme${prefix}/api/health`)).status).toBe(200);
+    });
+
     it('uses an explicit basePath for proxies', async () => {
       const proxied = host(mount, { basePath: '/tools/etl' });
       expect(await (await proxied.request(`http://localhost${prefix}/jobs/1`)).text()).toContain(
@@ -444,6 +455,42 @@ describe.each(['/', '/etl'])('UI mounted at %s', (mount) => {
         (await call('GET', `/api/jobs/${started.job.id}/events`, undefined, { 'Last-Event-ID': 'abc' }))
           .status,
       ).toBe(400);
+    });
+  });
+
+  describe('event stream lifecycle', () => {
+    it('drops its engine subscription when the client goes away', async () => {
+      let active = 0;
+      const counting = Object.assign(Object.create(engine) as Engine, {
+        events: {
+          since: engine.events.since.bind(engine.events),
+          subscribe: (...args: Parameters<Engine['events']['subscribe']>) => {
+            const off = engine.events.subscribe(...args);
+            let on = true;
+            active++;
+            return () => {
+              if (on) active--;
+              on = false;
+              off();
+            };
+          },
+        },
+      });
+      const watched = new Hono();
+      watched.route(mount, createEtlUi({ engine: counting }));
+      const integration = await createIntegration({ records: 2000, pageSize: 10, pageDelayMs: 50 });
+      const { job } = await json<{ job: Job }>(
+        await call('POST', '/api/jobs', { integrationId: integration.id }),
+      );
+      try {
+        const res = await watched.request(`http://localhost${prefix}/api/jobs/${job.id}/events`);
+        const seen = await readSse(res, { until: (m) => m.event === 'job' });
+        expect(JSON.parse(seen.at(-1)!.data)).toMatchObject({ id: job.id });
+        expect(active).toBe(1);
+        await expect.poll(() => active, { timeout: 5_000 }).toBe(0);
+      } finally {
+        await engine.jobs.cancel(job.id);
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 import { parseOptions, type Engine } from '@etl/core';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { basePath } from 'hono/route';
 import { z } from 'zod';
 import { errorBody, errorResponse, httpRefusal } from './http-errors.js';
 import { crossSiteGuard, writeGuard } from './request-guards.js';
@@ -165,7 +166,8 @@ export function createEtlUi(options: EtlUiOptions): Hono {
   });
 
   ui.get('/*', (c) => {
-    const mountPath = c.req.routePath.replace(/\/?\*$/, '');
+    // The mount point as requested (`/etl`, `/acme/etl` for a mount at `/:tenant/etl`), without a trailing slash.
+    const mountPath = basePath(c).replace(/\/$/, '');
     const pathInUi = c.req.path.slice(mountPath.length);
     const mountSegment = mountPath.split('/').pop() || null;
     const baseHref =

@@ -84,7 +84,7 @@ export function renderIndexHtml(options: { baseHref: string; readOnly: boolean; 
  * of the mount path, used when the UI root is requested without its trailing slash.
  */
 export function relativeBaseHref(pathInUi: string, mountSegment: string | null): string {
-  if (pathInUi === '' && mountSegment) return `${mountSegment}/`;
+  if (pathInUi === '' && mountSegment) return `${encodeURIComponent(mountSegment)}/`;
   const depth = (pathInUi.match(/\//g) ?? []).length;
   return depth <= 1 ? './' : '../'.repeat(depth - 1);
 }
