@@ -68,7 +68,7 @@ describe.skipIf(inner)('README Quick start on a fresh clone', () => {
     const running = shell(demo, clone, { PORT: String(port) });
     try {
       const deadline = Date.now() + 600_000;
-      while (!running.output().includes(`http://127.0.0.1:${port}/etl/`)) {
+      while (!running.output().includes(`open http://127.0.0.1:${port}/etl/`)) {
         if (Date.now() > deadline) throw new Error(`demo did not print its URL:\n${running.output()}`);
         const code = await Promise.race([running.exited, new Promise((r) => setTimeout(r, 500, 'running'))]);
         if (code !== 'running') throw new Error(`demo exited with ${String(code)}:\n${running.output()}`);
