@@ -484,9 +484,15 @@ describe.each(['/', '/etl'])('UI mounted at %s', (mount) => {
       );
       try {
         const res = await watched.request(`http://localhost${prefix}/api/jobs/${job.id}/events`);
-        const seen = await readSse(res, { until: (m) => m.event === 'job' });
+        let whileOpen = -1;
+        const seen = await readSse(res, {
+          until: (m) => {
+            whileOpen = active;
+            return m.event === 'job';
+          },
+        });
         expect(JSON.parse(seen.at(-1)!.data)).toMatchObject({ id: job.id });
-        expect(active).toBe(1);
+        expect(whileOpen).toBe(1);
         await expect.poll(() => active, { timeout: 5_000 }).toBe(0);
       } finally {
         await engine.jobs.cancel(job.id);
