@@ -289,6 +289,7 @@ export function JobTable({
             <th scope="col">Loaded</th>
             <th scope="col">Failed</th>
             <th scope="col">Created</th>
+            <th scope="col">Duration</th>
             {!readOnly && onChange && <th scope="col">Actions</th>}
           </tr>
         </thead>
@@ -306,6 +307,7 @@ export function JobTable({
               <td>{job.counters.loaded}</td>
               <td>{job.counters.failed}</td>
               <td>{formatTime(job.createdAt, prefs)}</td>
+              <td>{duration(job)}</td>
               {!readOnly && onChange && (
                 <td>
                   <JobActions job={job} onChange={onChange} />
@@ -324,6 +326,7 @@ interface LiveState {
   streams: Map<string, StreamState & { done?: boolean; rate?: number }>;
   throughput: number[];
   events: EngineEvent[];
+  throttledUntil: { until: string; reason: string } | null;
   connected: boolean;
 }
 
@@ -339,6 +342,7 @@ function useJobEvents(jobId: string): [LiveState, (job: Job) => void] {
     throughput: [],
     events: [],
     connected: false,
+    throttledUntil: null,
   });
   useEffect(() => {
     const source = new EventSource(apiUrl(`jobs/${encodeURIComponent(jobId)}/events`));
@@ -393,6 +397,8 @@ function useJobEvents(jobId: string): [LiveState, (job: Job) => void] {
           const total = [...streams.values()].reduce((sum, st) => sum + (st.done ? 0 : (st.rate ?? 0)), 0);
           return { ...s, events, streams, throughput: [...s.throughput.slice(-59), total] };
         }
+        if (event.type === 'throttled')
+          return { ...s, events, throttledUntil: { until: event.until, reason: event.reason } };
         return { ...s, events };
       });
     };
@@ -409,6 +415,25 @@ function useJobEvents(jobId: string): [LiveState, (job: Job) => void] {
     return () => source.close();
   }, [jobId]);
   return [state, (job) => setState((s) => ({ ...s, job: { ...job, streamStates: s.job?.streamStates } }))];
+}
+
+/** How long a job ran (or has been running), as `1h 2m 3s`. */
+export function duration(job: Job, now = Date.now()): string {
+  if (!job.startedAt) return '—';
+  const end = job.finishedAt ? new Date(job.finishedAt).getTime() : now;
+  let seconds = Math.max(0, Math.round((end - new Date(job.startedAt).getTime()) / 1000));
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (seconds >= size) {
+      parts.push(`${Math.floor(seconds / size)}${unit}`);
+      seconds %= size;
+    }
+  }
+  parts.push(`${seconds}s`);
+  return parts.join(' ');
 }
 
 function percent(loaded: number, extracted: number, done: boolean): number {
@@ -458,6 +483,8 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
         <dd>{formatTime(job.startedAt, prefs)}</dd>
         <dt>Finished</dt>
         <dd>{formatTime(job.finishedAt, prefs)}</dd>
+        <dt>Duration</dt>
+        <dd>{duration(job)}</dd>
         <dt>Live updates</dt>
         <dd>{live.connected ? 'connected' : finished ? 'job finished' : 'reconnecting…'}</dd>
       </dl>
@@ -498,11 +525,18 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
                 <progress id={id} max={100} value={pct} />
                 <span class="pct">
                   {pct}% · {st.loaded}/{st.extracted} · {st.status}
+                  {st.error && <span class="error-text"> · {st.error}</span>}
                 </span>
               </li>
             );
           })}
         </ul>
+      )}
+      {live.throttledUntil && !finished && new Date(live.throttledUntil.until).getTime() > Date.now() && (
+        <p class="notice" role="status">
+          Throttled by the source until {formatTime(live.throttledUntil.until, prefs)}:{' '}
+          {live.throttledUntil.reason}
+        </p>
       )}
       <h2>Errors</h2>
       {job.errors.length === 0 ? (
