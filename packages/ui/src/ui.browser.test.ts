@@ -242,6 +242,43 @@ describe('operations UI in Chromium, mounted at /etl', () => {
   });
 });
 
+describe('accessibility basics', () => {
+  it('labels every control on every page', async () => {
+    const source = await integration('browser-labels', { records: 3 });
+    const job = await host.engine.jobs.waitFor(
+      (await host.engine.jobs.start({ integrationId: source.id })).id,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const unlabelled = `[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+      .filter((el) => {
+        const name = (el.getAttribute('aria-label') ?? '').trim()
+          || [...(el.labels ?? [])].map((l) => l.textContent.trim()).join('')
+          || (el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent.trim() : '');
+        return name === '';
+      })
+      .map((el) => el.outerHTML.slice(0, 120))`;
+    for (const path of [
+      '',
+      'jobs',
+      `jobs/${job.id}`,
+      'queues',
+      `raw?jobId=${job.id}`,
+      'integrations',
+      `mappings?integration=${source.id}`,
+      'vector',
+      'preferences',
+    ]) {
+      await page.goto(`${host.uiUrl}${path}`);
+      await page.waitForLoadState('networkidle');
+      await page.waitForSelector('main h1');
+      expect(await page.evaluate<string[]>(unlabelled), path).toEqual([]);
+      expect(await page.locator('main h1').count(), path).toBe(1);
+    }
+  });
+});
+
 describe('read-only mode in Chromium', () => {
   let readOnlyHost: UiTestHost;
   beforeAll(async () => {
