@@ -5,9 +5,12 @@ const conditions = ['etl-source', ...defaultServerConditions];
 const resolve = { conditions };
 
 /**
- * Two projects: `unit` runs files in parallel (each file owns its schema / queue prefix);
- * `faults` stops and restarts shared services, so its files run one at a time.
+ * Three projects: `unit` runs files in parallel (each file owns its schema / queue prefix); `faults` stops and
+ * restarts shared services (and runs the Quick start), so its files run one at a time; `browser` drives Chromium.
+ * The Quick start test runs the README's test command inside the suite: that inner run is the unit project only.
  */
+const inner = process.env.ETL_QUICKSTART_INNER === '1';
+
 export default defineConfig({
   resolve,
   ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
@@ -26,32 +29,36 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
-      {
-        resolve,
-        ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
-        test: {
-          name: 'faults',
-          include: ['packages/*/src/**/*.fault.test.ts', 'examples/**/test/**/*.fault.test.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
-          fileParallelism: false,
-          maxWorkers: 1,
-        },
-      },
-      {
-        resolve,
-        ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
-        test: {
-          name: 'browser',
-          include: ['packages/*/src/**/*.browser.test.ts', 'examples/**/test/**/*.browser.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
-          fileParallelism: false,
-          maxWorkers: 1,
-        },
-      },
+      ...(inner
+        ? []
+        : [
+            {
+              resolve,
+              ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+              test: {
+                name: 'faults',
+                include: ['packages/*/src/**/*.fault.test.ts', 'examples/**/test/**/*.fault.test.ts'],
+                testTimeout: 180_000,
+                hookTimeout: 120_000,
+                pool: 'forks',
+                fileParallelism: false,
+                maxWorkers: 1,
+              },
+            },
+            {
+              resolve,
+              ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
+              test: {
+                name: 'browser',
+                include: ['packages/*/src/**/*.browser.test.ts', 'examples/**/test/**/*.browser.test.ts'],
+                testTimeout: 120_000,
+                hookTimeout: 120_000,
+                pool: 'forks',
+                fileParallelism: false,
+                maxWorkers: 1,
+              },
+            },
+          ]),
     ],
   },
 });

@@ -18,7 +18,7 @@ import { integrationStore, isUuid } from './integration-store.js';
 import { jobStore } from './job-store.js';
 import { finishedStatuses, jobModes, type Job, type JobMode, type StartJobInput } from './jobs.js';
 import { addCounts, zeroCounts, type LoadCounts, type Loader } from './loader.js';
-import type { MappingsView } from './mappings.js';
+import { mappingsSchema, type MappingsView } from './mappings.js';
 import { migrate } from './migrate.js';
 import { entitySchemas, type Entity, type EntityDraft } from './model.js';
 import { parseOptions } from './options.js';
@@ -1108,7 +1108,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         const current = await integrations.mappings(integrationId);
         if (current.version > 0) return current;
         const { connector } = await integrations.resolve(integrationId);
-        const { mappingsSchema } = await import('./mappings.js');
         return { version: 0, mappings: mappingsSchema.parse(connector.defaultMappings ?? {}) };
       },
       put: (integrationId, mappings) => integrations.putMappings(integrationId, mappings),
