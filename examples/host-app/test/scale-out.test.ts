@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent, type Job } from '@etl/core';
 import { defaultDatabaseUrl, uniqueSchema } from '@etl/core/testing';
 import { startFakeJira, type FakeJira } from '@etl/connector-jira/testing';
+import { deleteRabbitmqQueues } from '@etl/queue-rabbitmq';
 import { eventually, startEntry, type Child } from './processes.js';
 
 /**
@@ -28,7 +29,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(children.map((c) => c.stop('SIGKILL')));
-  for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  for (const schema of schemas) {
+    await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    await deleteRabbitmqQueues({ url: rabbitmqUrl, prefix: `test-${schema}` });
+  }
   await pool.end();
   await fake?.close();
 });
