@@ -5,6 +5,7 @@ export default tseslint.config(
     ignores: [
       '**/dist/**',
       '**/node_modules/**',
+      '**/.tsc/**',
       '**/*.config.ts',
       'tsup.base.ts',
       'eslint.config.js',
