@@ -12,3 +12,22 @@ describe('memoryQueue options', () => {
     );
   });
 });
+
+describe('memoryQueue stats', () => {
+  it('reports publish and ack rates between two calls', async () => {
+    const queue = memoryQueue();
+    let handled = 0;
+    await queue.consume('load', async () => void handled++);
+    expect((await queue.stats!())[2]!.publishRate).toBeUndefined();
+    await queue.publish(
+      'load',
+      Array.from({ length: 50 }, (_, i) => ({ i })),
+    );
+    while (handled < 50) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    const load = (await queue.stats!()).find((s) => s.stage === 'load')!;
+    expect(load.publishRate).toBeGreaterThan(0);
+    expect(load.ackRate).toBeGreaterThan(0);
+    await queue.close();
+  });
+});

@@ -65,6 +65,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
   );
   const dead = new Map<string, DeadLetter>();
   const timers = new Set<NodeJS.Timeout>();
+  const rateSamples = new Map<Stage, { at: number; published: number; acked: number }>();
   let closed = false;
 
   const enqueue = (envelope: Envelope) => {
@@ -176,8 +177,14 @@ export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
       );
     },
     async stats(): Promise<QueueStats[]> {
+      const now = Date.now();
       return stages.map((stage) => {
         const s = state.get(stage)!;
+        // Rates over the interval since the previous stats() call (at least one second apart).
+        const prev = rateSamples.get(stage);
+        if (!prev || now - prev.at >= 1000)
+          rateSamples.set(stage, { at: now, published: s.published, acked: s.acked });
+        const seconds = prev ? Math.max((now - prev.at) / 1000, 0.001) : 0;
         return {
           stage,
           depth: s.ready.length,
@@ -185,8 +192,8 @@ export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
           consumers: s.consumers.length,
           retrying: s.retrying,
           deadLetters: [...dead.values()].filter((d) => d.stage === stage).length,
-          publishRate: undefined,
-          ackRate: undefined,
+          publishRate: prev ? Math.round((s.published - prev.published) / seconds) : undefined,
+          ackRate: prev ? Math.round((s.acked - prev.acked) / seconds) : undefined,
         };
       });
     },
