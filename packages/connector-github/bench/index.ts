@@ -80,6 +80,7 @@ async function crawl(
             stream: 'pull_requests',
             config,
             mappings: mappingsView(emptyMappings, 1),
+            knownProjectKeys: new Set<string>(),
           });
           reviews += out.filter((e) => e.kind === 'pull_request_review').length;
           process.stderr.write(`\r[github bench] ${label}: ${records}/${TOTAL} pull requests`);

@@ -35,6 +35,7 @@ describe('github transformer', () => {
     stream,
     config,
     mappings: mappingsView(emptyMappings, 1),
+    knownProjectKeys: new Set<string>(),
   });
   const row = (stream: string, payload: unknown): RawRow => ({
     id: '1',
@@ -111,5 +112,38 @@ describe('github transformer', () => {
     expect(() => githubConnector({ maxRateLimitRetries: -1 } as never)).toThrow(
       /\[github\].*maxRateLimitRetries/,
     );
+  });
+  it('links keys of projects another integration loaded, without listing them in config', async () => {
+    const plain = githubConfigSchema.parse({ token: 'ghp_x', repositories: ['acme/api'] });
+    const pr = (title: string) => ({
+      id: 'PR_9',
+      number: 9,
+      title,
+      state: 'OPEN',
+      isDraft: false,
+      url: 'u',
+      createdAt: '2024-01-01T00:00:00Z',
+      updatedAt: '2024-01-02T00:00:00Z',
+      closedAt: null,
+      mergedAt: null,
+      merged: false,
+      author: null,
+      baseRefName: 'main',
+      headRefName: 'feature',
+      repository: 'acme/api',
+      labels: { totalCount: 0, nodes: [] },
+      reviewRequests: { totalCount: 0, nodes: [] },
+      reviews: { totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] },
+    });
+    const keys = async (title: string, known: string[]) => {
+      const out = await connector.transformer.transform([row('pull_requests', pr(title))], {
+        ...ctx('pull_requests'),
+        config: plain,
+        knownProjectKeys: new Set(known),
+      });
+      return entitySchemas.pull_request.parse(out.find((e) => e.kind === 'pull_request')!.data).workItemKeys;
+    };
+    expect(await keys('OPS-12 fix UTF-8 parsing', ['OPS'])).toEqual(['OPS-12']);
+    expect(await keys('OPS-12 fix UTF-8 parsing', [])).toEqual([]);
   });
 });

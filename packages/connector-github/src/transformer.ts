@@ -136,12 +136,15 @@ interface RestRepository {
 
 /**
  * Turns GitHub's raw records into canonical entities. Work-item keys are linked when their project is
- * in the integration's `workItemProjects`.
+ * one the workspace knows: loaded by another integration (Jira) or listed in `workItemProjects`.
  */
 export function githubTransformer(): Transformer<GithubConfig> {
   return {
     transform(rows: RawRow[], ctx) {
-      const projects = new Set((ctx.config?.workItemProjects ?? []).map((p) => p.toUpperCase()));
+      const projects = new Set([
+        ...(ctx.config?.workItemProjects ?? []).map((p) => p.toUpperCase()),
+        ...(ctx.knownProjectKeys ?? []),
+      ]);
       const out: EntityDraft[] = [];
       for (const row of rows) {
         const payload = row.payload as Record<string, unknown>;

@@ -56,6 +56,7 @@ async function crawl(faults: FakeJiraFaults | undefined) {
             stream: 'issues',
             config,
             mappings: mappingsView(emptyMappings, 1),
+            knownProjectKeys: new Set<string>(),
           });
           entities += out.length;
           process.stderr.write(`\r[jira bench] ${records}/${ISSUES} issues`);

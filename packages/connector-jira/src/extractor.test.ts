@@ -70,6 +70,7 @@ describe('extractor and transformer against the fake Jira', () => {
       stream: 'issues',
       config,
       mappings: mappingsView(emptyMappings, 1),
+      knownProjectKeys: new Set<string>(),
     });
     const items = entities.filter((e) => e.kind === 'work_item');
     expect(items).toHaveLength(300);
@@ -99,6 +100,7 @@ describe('extractor and transformer against the fake Jira', () => {
       stream: 'issue_changelogs',
       config,
       mappings: mappingsView(emptyMappings, 1),
+      knownProjectKeys: new Set<string>(),
     });
     const expected = fake.issues().reduce((n, i) => n + fake.statusTransitions(i.key).length, 0);
     expect(entities.filter((e) => e.kind === 'work_item_transition')).toHaveLength(expected);

@@ -81,6 +81,11 @@ export interface TransformContext<C = unknown> {
   stream: string;
   config: C;
   mappings: MappingsView;
+  /**
+   * Keys of the projects any integration of this workspace has loaded (Jira's `ABC`, …), upper-case: lets a
+   * pull request that names `ABC-123` link to that work item, while look-alikes such as `UTF-8` do not.
+   */
+  knownProjectKeys: ReadonlySet<string>;
 }
 
 /** Turns raw rows of one stream into canonical entities (validated by zod after it returns). */

@@ -1,6 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
-import type { Connector, RawRow } from './connector.js';
+import type { Connector, RawRow, TransformContext } from './connector.js';
 import type { Db, DbClient } from './db.js';
 import { quoteIdent } from './db.js';
 import type {
@@ -18,7 +18,7 @@ import { integrationStore, isUuid } from './integration-store.js';
 import { jobStore } from './job-store.js';
 import { finishedStatuses, jobModes, type Job, type JobMode, type StartJobInput } from './jobs.js';
 import { addCounts, zeroCounts, type LoadCounts, type Loader } from './loader.js';
-import { mappingsSchema, type MappingsView } from './mappings.js';
+import { mappingsSchema } from './mappings.js';
 import { migrate } from './migrate.js';
 import { entitySchemas, type Entity, type EntityDraft } from './model.js';
 import { parseOptions } from './options.js';
@@ -601,7 +601,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   async function transformRows(
     connector: Connector,
     rows: RawRow[],
-    ctx: { integrationId: string; stream: string; config: unknown; mappings: MappingsView },
+    ctx: TransformContext,
   ): Promise<Entity[]> {
     const drafts: EntityDraft[] = await connector.transformer.transform(rows, ctx);
     return drafts.map((draft) => {
@@ -632,7 +632,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   async function transformContext(integrationId: string) {
     const { connector, config } = await integrations.resolve(integrationId);
     const mappings = await integrations.view(integrationId, connector);
-    return { connector, config, mappings };
+    const { rows } = await db.query<{ key: string }>(`SELECT DISTINCT upper(key) AS key FROM ${s}.projects`);
+    return { connector, config, mappings, knownProjectKeys: new Set(rows.map((r) => r.key)) };
   }
 
   async function handleTransform(message: QueueMessage) {
@@ -641,8 +642,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     try {
       const rows = await readRaw(task.rawIds);
       if (rows.length === 0) return;
-      const { connector, config, mappings } = await transformContext(integrationId);
-      const ctx = { integrationId, stream: task.stream, config, mappings };
+      const { connector, ...context } = await transformContext(integrationId);
+      const ctx = { integrationId, stream: task.stream, ...context };
       let entities: Entity[];
       let goodIds = rows.map((r) => r.id);
       try {
@@ -839,11 +840,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
                 tx,
               );
               for (const [stream, streamRows] of groupBy(raw, (r) => r.stream)) {
-                const entities = await transformRowsTolerant(ctxBase.connector, streamRows, {
+                const { connector, ...context } = ctxBase;
+                const entities = await transformRowsTolerant(connector, streamRows, {
                   integrationId,
                   stream,
-                  config: ctxBase.config,
-                  mappings: ctxBase.mappings,
+                  ...context,
                 });
                 counts = addCounts(
                   counts,
@@ -911,11 +912,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 
   /** For dry runs: records that fail to transform are left out, as the real replay would dead-letter them. */
-  async function transformRowsTolerant(
-    connector: Connector,
-    rows: RawRow[],
-    ctx: { integrationId: string; stream: string; config: unknown; mappings: MappingsView },
-  ) {
+  async function transformRowsTolerant(connector: Connector, rows: RawRow[], ctx: TransformContext) {
     try {
       return await transformRows(connector, rows, ctx);
     } catch {

@@ -151,7 +151,13 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
       const mappings = mappingsView(mappingsSchema.parse(connector.defaultMappings ?? {}), 0);
       for (const [stream, rows] of extracted) {
         if (rows.length === 0) continue;
-        const ctx = { integrationId: '00000000-0000-4000-8000-000000000001', stream, config, mappings };
+        const ctx = {
+          integrationId: '00000000-0000-4000-8000-000000000001',
+          stream,
+          config,
+          mappings,
+          knownProjectKeys: new Set<string>(),
+        };
         const first = await connector.transformer.transform(rows, ctx);
         const second = await connector.transformer.transform(structuredClone(rows), ctx);
         expect(second).toEqual(first);
