@@ -33,8 +33,20 @@ function freePort(): Promise<number> {
   });
 }
 
-function shell(command: string, cwd: string, env: Record<string, string>) {
-  const child = spawn('sh', ['-c', command], { cwd, env: { ...process.env, ...env }, detached: true });
+/** A newcomer's shell: none of the service URLs or settings that CI exports for the test suite. */
+function newcomerEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|RABBITMQ_URL|ETL_|VITEST)/.test(key)),
+  );
+}
+
+function shell(
+  command: string,
+  cwd: string,
+  env: Record<string, string>,
+  base: NodeJS.ProcessEnv = process.env,
+) {
+  const child = spawn('sh', ['-c', command], { cwd, env: { ...base, ...env }, detached: true });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -65,7 +77,7 @@ describe.skipIf(inner)('README Quick start on a fresh clone', () => {
     execFileSync('git', ['clone', '--quiet', repoRoot, clone]);
 
     const port = await freePort();
-    const running = shell(demo, clone, { PORT: String(port) });
+    const running = shell(demo, clone, { PORT: String(port) }, newcomerEnv());
     try {
       const deadline = Date.now() + 600_000;
       while (!running.output().includes(`open http://127.0.0.1:${port}/etl/`)) {
