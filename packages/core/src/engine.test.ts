@@ -279,6 +279,66 @@ describe.each(['pglite', 'postgres'] as const)('engine on %s', (kind) => {
     },
   );
 
+  it(
+    'a backfill reads its window and leaves checkpoints untouched; cancel stops a job at a page boundary',
+    { timeout: 60_000 },
+    async () => {
+      const integration = await engine.integrations.create({
+        connector: 'synthetic',
+        name: 'backfill',
+        config: { records: 300, seed: 9 },
+      });
+      await engine.jobs.waitFor((await engine.jobs.start({ integrationId: integration.id })).id);
+      const checkpoints = async () =>
+        (
+          await q(
+            `SELECT stream, cursor FROM $schema.etl_checkpoints WHERE integration_id = $1 ORDER BY stream`,
+            [integration.id],
+          )
+        ).rows;
+      const before = await checkpoints();
+      expect(before).toHaveLength(2);
+      await expect(engine.jobs.start({ integrationId: integration.id, mode: 'backfill' })).rejects.toThrow(
+        /window.from: a backfill needs a date window/,
+      );
+      const backfill = await engine.jobs.waitFor(
+        (
+          await engine.jobs.start({
+            integrationId: integration.id,
+            mode: 'backfill',
+            window: { from: '2024-01-01T00:00:00Z' },
+          })
+        ).id,
+      );
+      expect(backfill).toMatchObject({
+        status: 'succeeded',
+        mode: 'backfill',
+        window: { from: '2024-01-01T00:00:00Z' },
+      });
+      expect(backfill.counters).toMatchObject({ extracted: 303, unchanged: 303, inserted: 0 });
+      expect(await checkpoints()).toEqual(before);
+
+      const slow = await engine.integrations.create({
+        connector: 'synthetic',
+        name: 'cancelled',
+        config: { records: 5000, pageSize: 50, pageDelayMs: 20 },
+      });
+      const job = await engine.jobs.start({ integrationId: slow.id });
+      while ((await engine.jobs.get(job.id)).counters.extracted < 100)
+        await new Promise((r) => setTimeout(r, 10));
+      const cancelled = await engine.jobs.cancel(job.id);
+      expect(cancelled.status).toBe('cancelled');
+      await new Promise((r) => setTimeout(r, 300));
+      const settled = await engine.jobs.get(job.id);
+      await new Promise((r) => setTimeout(r, 300));
+      const after = await engine.jobs.get(job.id);
+      expect(after.status).toBe('cancelled');
+      expect(after.counters.extracted).toBe(settled.counters.extracted);
+      expect(after.counters.extracted).toBeLessThan(5003);
+      expect(after.streamStates!.find((st) => st.stream === 'items')!.status).toBe('cancelled');
+    },
+  );
+
   it('refuses bad input with errors that say what to fix, writing nothing', async () => {
     const before = (await engine.integrations.list()).length;
     const bad = await engine.integrations
