@@ -4,10 +4,13 @@ import { ErrorNote, useLoad, useNotice } from '../components';
 import { navigate, type Route } from '../router';
 import type { Integration, Mappings } from '../types';
 
+type WorkItemType = Mappings['workItemTypes'][number]['type'];
+type StatusCategory = Mappings['statuses'][number]['category'];
+
 interface MappingsResponse {
   version: number;
   mappings: Mappings;
-  choices: { workItemTypes: string[]; statusCategories: string[] };
+  choices: { workItemTypes: WorkItemType[]; statusCategories: StatusCategory[] };
 }
 
 function Remove({ label, onClick }: { label: string; onClick: () => void }) {
@@ -125,7 +128,9 @@ export function MappingsPage({ route }: { route: Route }) {
                         <select
                           aria-label={`Canonical type for ${t.rawType || 'row ' + (i + 1)}`}
                           value={t.type}
-                          onChange={(e) => set((m) => (m.workItemTypes[i]!.type = e.currentTarget.value))}
+                          onChange={(e) =>
+                            set((m) => (m.workItemTypes[i]!.type = e.currentTarget.value as WorkItemType))
+                          }
                         >
                           {choices.workItemTypes.map((c) => (
                             <option key={c}>{c}</option>
@@ -194,7 +199,9 @@ export function MappingsPage({ route }: { route: Route }) {
                         <select
                           aria-label={`Category for ${s.rawStatus || 'row ' + (i + 1)}`}
                           value={s.category}
-                          onChange={(e) => set((m) => (m.statuses[i]!.category = e.currentTarget.value))}
+                          onChange={(e) =>
+                            set((m) => (m.statuses[i]!.category = e.currentTarget.value as StatusCategory))
+                          }
                         >
                           {choices.statusCategories.map((c) => (
                             <option key={c}>{c}</option>
