@@ -141,7 +141,8 @@ export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
       const s = state.get(stage)!;
       for (const body of bodies) {
         s.published++;
-        enqueue({ id: randomUUID(), stage, body: structuredClone(body), attempt: 1 });
+        // Bodies are copied once per delivery (below), as a broker would deserialize them.
+        enqueue({ id: randomUUID(), stage, body, attempt: 1 });
       }
     },
     async consume(stage, handler, consumeOptions): Promise<Subscription> {

@@ -1,0 +1,266 @@
+import type { Connector, RawRow, TransformContext } from './connector.js';
+import type { Db, DbClient } from './db.js';
+import { EtlError, describeError } from './errors.js';
+import type { EngineEventPayload } from './events.js';
+import type { integrationStore } from './integration-store.js';
+import type { JobStore } from './job-store.js';
+import type { JobMode } from './jobs.js';
+import type { Loader } from './loader.js';
+import { entitySchemas, type Entity, type EntityDraft } from './model.js';
+import type { QueueAdapter, Stage } from './queue.js';
+import type { rateLimitBudgets } from './rate-limit.js';
+import { formatIssues } from './validation.js';
+import type { z } from 'zod';
+
+/** Messages between stages carry ids (and, to the load stage, small batches of entities), never payloads. */
+export interface ExtractTask {
+  jobId: string;
+  stream: string;
+  partition: string | null;
+}
+export interface TransformTask {
+  jobId: string;
+  stream: string;
+  partition: string | null;
+  rawIds: string[];
+}
+export interface LoadTask extends TransformTask {
+  entities: Entity[];
+}
+
+export function invalidInput(what: string, error: z.ZodError): EtlError {
+  const issues = formatIssues(error.issues);
+  return new EtlError(
+    'invalid_input',
+    `invalid ${what} — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    {
+      details: issues,
+    },
+  );
+}
+
+export const chunk = <T>(items: T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    let list = out.get(k);
+    if (!list) out.set(k, (list = []));
+    list.push(item);
+  }
+  return out;
+}
+
+export interface RuntimeParts {
+  db: Db;
+  queue: QueueAdapter;
+  schema: string;
+  s: string;
+  batchSize: number;
+  progressIntervalMs: number;
+  maxParallelStreams: number;
+  maxInFlightRecords: number;
+  connectors: ReadonlyMap<string, Connector>;
+  loader: Loader;
+  integrations: ReturnType<typeof integrationStore>;
+  jobs: JobStore;
+  budgets: ReturnType<typeof rateLimitBudgets>;
+  appendEvent(event: EngineEventPayload): Promise<void>;
+}
+
+export type EngineRuntime = ReturnType<typeof engineRuntime>;
+
+/** What the three stage workers, replay and the jobs API share: one engine's connections, stores and helpers. */
+export function engineRuntime(parts: RuntimeParts) {
+  const { db, queue, s, batchSize, jobs, integrations } = parts;
+  const opts = { progressIntervalMs: parts.progressIntervalMs };
+  const lastProgress = new Map<string, number>();
+  const jobMeta = new Map<string, { integrationId: string; connector: string; mode: JobMode }>();
+
+  async function emit(event: EngineEventPayload): Promise<void> {
+    try {
+      await parts.appendEvent(event);
+    } catch {
+      // Events are progress information; losing one must never fail the work that produced it.
+    }
+  }
+
+  /** Emits at most one progress event per key and interval, unless `force` (the last one of a stream). */
+  function progressDue(key: string, force: boolean): boolean {
+    const now = Date.now();
+    if (!force && now - (lastProgress.get(key) ?? 0) < opts.progressIntervalMs) return false;
+    lastProgress.set(key, now);
+    return true;
+  }
+
+  async function meta(jobId: string) {
+    let m = jobMeta.get(jobId);
+    if (!m) {
+      const job = await jobs.get(jobId);
+      m = { integrationId: job.integrationId, connector: job.connector, mode: job.mode };
+      if (jobMeta.size > 1000) jobMeta.clear();
+      jobMeta.set(jobId, m);
+    }
+    return m;
+  }
+
+  async function publishTransforms(jobId: string, stream: string, partition: string | null, ids: string[]) {
+    if (ids.length === 0) return;
+    await queue.publish(
+      'transform',
+      chunk(ids, batchSize).map((rawIds): TransformTask => ({ jobId, stream, partition, rawIds })),
+    );
+  }
+
+  async function finish(jobId: string) {
+    const done = await jobs.finishIfDone(jobId);
+    if (done) await emit({ type: 'job.status', jobId, status: done.status });
+  }
+
+  async function readRaw(ids: string[], client: DbClient = db): Promise<RawRow[]> {
+    const { rows } = await client.query<{
+      id: string;
+      stream: string;
+      partition: string;
+      source_id: string;
+      payload: unknown;
+      extracted_at: string | Date;
+    }>(
+      `SELECT id, stream, partition, source_id, payload, extracted_at FROM ${s}.raw_extraction_data
+       WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id`,
+      [JSON.stringify(ids)],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      stream: r.stream,
+      partition: r.partition === '' ? null : r.partition,
+      sourceId: r.source_id,
+      payload: r.payload,
+      extractedAt: new Date(r.extracted_at).toISOString(),
+    }));
+  }
+
+  async function transformRows(
+    connector: Connector,
+    rows: RawRow[],
+    ctx: TransformContext,
+  ): Promise<Entity[]> {
+    const drafts: EntityDraft[] = await connector.transformer.transform(rows, ctx);
+    return drafts.map((draft) => {
+      const schemaFor = entitySchemas[draft.kind];
+      if (!schemaFor)
+        throw new EtlError(
+          'invalid_input',
+          `transformer returned unknown entity kind "${String(draft.kind)}"`,
+        );
+      const parsed = schemaFor.safeParse(draft.data);
+      if (!parsed.success) {
+        const issues = formatIssues(parsed.error.issues);
+        throw new EtlError(
+          'invalid_input',
+          `${connector.name} transformer produced an invalid ${draft.kind} ${draft.sourceId}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          { details: issues },
+        );
+      }
+      return {
+        kind: draft.kind,
+        sourceId: String(draft.sourceId),
+        sourceUpdatedAt: draft.sourceUpdatedAt ?? null,
+        data: parsed.data,
+      } as Entity;
+    });
+  }
+
+  type Context = Omit<TransformContext, 'integrationId' | 'stream'> & { connector: Connector };
+  const contexts = new Map<string, { stamp: string; context: Context }>();
+
+  /**
+   * The decrypted config, current mappings and known project keys of an integration. One cheap query per
+   * batch tells whether any of them changed (in this process or another); only then are they rebuilt.
+   */
+  async function transformContext(integrationId: string): Promise<Context> {
+    const { rows } = await db.query<{ stamp: string | null }>(
+      `SELECT concat_ws('|', i.updated_at,
+         (SELECT max(version) FROM ${s}.etl_mappings m WHERE m.integration_id = i.id),
+         (SELECT count(*) || ':' || coalesce(max(loaded_at)::text, '') FROM ${s}.projects)) AS stamp
+       FROM ${s}.etl_integrations i WHERE i.id = $1`,
+      [integrationId],
+    );
+    const stamp = rows[0]?.stamp ?? 'missing';
+    const cached = contexts.get(integrationId);
+    if (cached && cached.stamp === stamp) return cached.context;
+    const { connector, config } = await integrations.resolve(integrationId);
+    const mappings = await integrations.view(integrationId, connector);
+    const projects = await db.query<{ key: string }>(`SELECT DISTINCT upper(key) AS key FROM ${s}.projects`);
+    const context = { connector, config, mappings, knownProjectKeys: new Set(projects.rows.map((r) => r.key)) };
+    if (contexts.size > 1000) contexts.clear();
+    contexts.set(integrationId, { stamp, context });
+    return context;
+  }
+
+  /** The last attempt failed: the records are marked failed (the job ends `partial`), then the queue dead-letters. */
+  async function failRecords(task: TransformTask, stage: Stage, error: unknown) {
+    const text = describeError(error);
+    // Lock order everywhere: stream rows, then the job row. This bookkeeping must not be lost to a
+    // transient error (the message is about to be dead-lettered), so it retries on its own.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ n: string }>(
+            `WITH f AS (
+               UPDATE ${s}.raw_extraction_data SET status = 'failed', error = $3
+               WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint) AND status = 'pending' AND processing_job_id = $1
+               RETURNING 1)
+             SELECT count(*) AS n FROM f`,
+            [task.jobId, JSON.stringify(task.rawIds), text],
+          );
+          const n = Number(rows[0]?.n ?? 0);
+          await tx.query(
+            `UPDATE ${s}.etl_job_streams SET failed = failed + $4 WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+            [task.jobId, task.stream, task.partition ?? '', n],
+          );
+          await tx.query(`UPDATE ${s}.etl_jobs SET failed = failed + $2, updated_at = now() WHERE id = $1`, [
+            task.jobId,
+            n,
+          ]);
+        });
+        break;
+      } catch (bookkeeping) {
+        if (attempt >= 5) throw bookkeeping;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+    await jobs.addError(task.jobId, {
+      at: new Date().toISOString(),
+      stage,
+      stream: task.stream,
+      message: text,
+    });
+    await emit({
+      type: 'dead_letter',
+      jobId: task.jobId,
+      stage,
+      messageId: task.rawIds.join(','),
+      error: text,
+    });
+    await finish(task.jobId);
+  }
+
+  return {
+    ...parts,
+    emit,
+    progressDue,
+    meta,
+    publishTransforms,
+    finish,
+    readRaw,
+    transformRows,
+    transformContext,
+    failRecords,
+  };
+}
