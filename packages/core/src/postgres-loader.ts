@@ -71,6 +71,14 @@ export const canonicalColumns: Record<EntityKind, Record<string, string>> = {
 
 export const snakeCase = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** Entity field → column name pairs per kind, computed once. */
+const fieldColumns = Object.fromEntries(
+  Object.entries(canonicalColumns).map(([kind, columns]) => [
+    kind,
+    Object.keys(columns).map((field) => [field, snakeCase(field)] as const),
+  ]),
+) as Record<EntityKind, (readonly [string, string])[]>;
+
 function upsertSql(schema: string, kind: EntityKind): string {
   const table = `${quoteIdent(schema)}.${quoteIdent(entityTables[kind])}`;
   const cols = Object.entries(canonicalColumns[kind]).map(([field, type]) => ({
@@ -128,8 +136,7 @@ export function postgresLoader(options: { schema?: string } = {}): Loader {
           source_updated_at: entity.sourceUpdatedAt,
         };
         const data = entity.data as Record<string, unknown>;
-        for (const field of Object.keys(canonicalColumns[entity.kind]))
-          row[snakeCase(field)] = data[field] ?? null;
+        for (const [field, column] of fieldColumns[entity.kind]) row[column] = data[field] ?? null;
         let rows = byKind.get(entity.kind);
         if (!rows) byKind.set(entity.kind, (rows = []));
         rows.push(row);
