@@ -197,7 +197,12 @@ export function engineRuntime(parts: RuntimeParts) {
     const { connector, config } = await integrations.resolve(integrationId);
     const mappings = await integrations.view(integrationId, connector);
     const projects = await db.query<{ key: string }>(`SELECT DISTINCT upper(key) AS key FROM ${s}.projects`);
-    const context = { connector, config, mappings, knownProjectKeys: new Set(projects.rows.map((r) => r.key)) };
+    const context = {
+      connector,
+      config,
+      mappings,
+      knownProjectKeys: new Set(projects.rows.map((r) => r.key)),
+    };
     if (contexts.size > 1000) contexts.clear();
     contexts.set(integrationId, { stamp, context });
     return context;
