@@ -1,3 +1,4 @@
+import { waitUntil as until } from '@etl/core/testing';
 import { randomBytes } from 'node:crypto';
 import { isEtlError, type QueueMessage } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,14 +8,6 @@ import { deleteRabbitmqQueues } from './delete-queues.js';
 import { rabbitmqQueue } from './rabbitmq-queue.js';
 
 const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const settings = (prefix: string) => ({
   url,

@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, type QueueAdapter, type QueueMessage } from '@etl/core';
-import { openTestDb, syntheticConnector, type SyntheticConfig, type TestDb } from '@etl/core/testing';
+import {
+  openTestDb,
+  syntheticConnector,
+  type SyntheticConfig,
+  type TestDb,
+  waitUntil as until,
+} from '@etl/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerControl } from './broker-control.js';
 import { deleteRabbitmqQueues } from './delete-queues.js';
@@ -11,14 +17,6 @@ import { rabbitmqQueue, type RabbitmqQueue } from './rabbitmq-queue.js';
 const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECRET = 'rabbit-fault-secret-key-0123456789';
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('the engine on RabbitMQ under faults', () => {
   let t: TestDb;
@@ -244,9 +242,10 @@ describe('the engine on RabbitMQ under faults', () => {
       expect(killedId).toBeDefined();
       const rowsAtKill = await count('work_items', integration.id);
       expect(rowsAtKill).toBeGreaterThan(0);
-      const loadStats = (await (rabbit as RabbitmqQueue).stats()).find((s) => s.stage === 'load')!;
-      // The unacked message went back to the queue when the child's connection died.
-      expect(loadStats.depth).toBeGreaterThanOrEqual(1);
+      // The unacked message goes back to the queue once the broker sees the child's connection die.
+      const loadDepth = async () =>
+        (await (rabbit as RabbitmqQueue).stats()).find((s) => s.stage === 'load')!.depth;
+      await until(async () => (await loadDepth()) >= 1, 15_000, 'the killed message back on the load queue');
 
       await engine.startWorkers({ stages: ['load'] });
       const finished = await engine.jobs.waitFor(job.id, { timeoutMs: 90_000 });

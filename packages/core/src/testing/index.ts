@@ -4,3 +4,4 @@ export { testLoader, workItem, type LoaderSuiteOptions } from './loader-suite.js
 export { syntheticConnector, syntheticItem, type SyntheticConfig, type SyntheticItem } from './synthetic.js';
 export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.js';
 export { withDuplicateDelivery } from './duplicate-delivery.js';
+export { waitUntil } from './wait-until.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueAdapter, QueueMessage } from '../queue.js';
+import { waitUntil as until } from './wait-until.js';
 
 export interface QueueAdapterSuiteOptions {
   /** Makes a fresh adapter with its own queues; it must use `maxAttempts` and retry delays under a second. */
@@ -9,14 +10,6 @@ export interface QueueAdapterSuiteOptions {
   cleanup?(queue: QueueAdapter): Promise<void>;
   /** Per-case timeout; brokers need more than memory. */
   timeoutMs?: number;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /**
