@@ -94,7 +94,7 @@ describe('github connector through the engine', () => {
       });
       const integration = await integrationFor(f, 'three-repos');
       const job = await runJob(integration.id, ALL);
-      expect(job.status).toBe('succeeded');
+      expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
       const totals = f.totals();
       expect(totals).toMatchObject({ repositories: 3, pullRequests: 1500, commits: 180 });
       expect(await count('repositories', integration.id)).toBe(3);
@@ -181,7 +181,7 @@ describe('github connector through the engine', () => {
       const integration = await integrationFor(f, 'limited', { pageSize: 25 });
       const started = Date.now();
       const job = await runJob(integration.id, ['pull_requests', 'commits']);
-      expect(job.status).toBe('succeeded');
+      expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
       expect(f.counts.primaryLimited).toBeGreaterThanOrEqual(1);
       expect(f.counts.secondaryLimited).toBe(1);
       expect(await count('pull_requests', integration.id)).toBe(150);
@@ -216,7 +216,7 @@ describe('github connector through the engine', () => {
       });
       const integration = await integrationFor(f, 'tight-primary', { pageSize: 20 });
       const job = await runJob(integration.id, ['pull_requests']);
-      expect(job.status).toBe('succeeded');
+      expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
       expect(await count('pull_requests', integration.id)).toBe(120);
       expect(f.counts.graphql).toBeGreaterThanOrEqual(6);
     },
@@ -235,7 +235,7 @@ describe('github connector through the engine', () => {
       });
       const integration = await integrationFor(f, 'bad-gateway');
       const job = await runJob(integration.id, ['pull_requests']);
-      expect(job.status).toBe('succeeded');
+      expect(job.status, JSON.stringify(job.errors)).toBe('succeeded');
       expect(f.counts.faults502).toBeGreaterThanOrEqual(3);
       expect(await count('pull_requests', integration.id)).toBe(200);
       expect(await count('pull_request_reviews', integration.id)).toBe(f.totals().reviews);

@@ -163,28 +163,25 @@ export function extractStage(rt: EngineRuntime) {
         const result = await next;
         if (result.done) break;
         const page = result.value;
+        // Serialised before reading ahead: an extractor may reuse the objects it yielded for the next page.
+        const records = JSON.stringify(
+          page.records.map((r) => ({ source_id: String(r.sourceId), payload: r.payload ?? null })),
+        );
+        const recordCount = page.records.length;
+        const cursor = JSON.stringify(page.checkpoint ?? null);
         // Read ahead: the source fetches the next page while this one is being written.
         next = source.next();
         next.catch(() => undefined);
         const written = await db.transaction(async (tx) => {
-          const inserted = page.records.length
+          const inserted = recordCount
             ? await tx.query<{ id: string }>(
                 `INSERT INTO ${s}.raw_extraction_data (job_id, processing_job_id, integration_id, stream, partition, source_id, payload)
                  SELECT $1, $1, $2, $3, $4, x.source_id, x.payload
                  FROM jsonb_to_recordset($5::jsonb) AS x(source_id text, payload jsonb) RETURNING id`,
-                [
-                  job.id,
-                  job.integrationId,
-                  task.stream,
-                  task.partition ?? '',
-                  JSON.stringify(
-                    page.records.map((r) => ({ source_id: String(r.sourceId), payload: r.payload ?? null })),
-                  ),
-                ],
+                [job.id, job.integrationId, task.stream, task.partition ?? '', records],
               )
             : { rows: [] };
           const n = inserted.rows.length;
-          const cursor = JSON.stringify(page.checkpoint ?? null);
           // Lock order everywhere: the stream row, then the job row. Resume locks stream rows first too, so the
           // status read below and a concurrent pause / resume never leave a stream paused in a running job.
           await tx.query(

@@ -1,7 +1,7 @@
 import { quoteIdent } from './db.js';
 import type { LoadContext, LoadCounts, Loader } from './loader.js';
 import { zeroCounts } from './loader.js';
-import { entityTables, type Entity, type EntityKind } from './model.js';
+import { entityKinds, entityTables, type Entity, type EntityKind } from './model.js';
 
 /** Canonical columns per entity kind: field name in the entity → SQL type. Mirrors 002_canonical.sql. */
 export const canonicalColumns: Record<EntityKind, Record<string, string>> = {
@@ -141,7 +141,14 @@ export function postgresLoader(options: { schema?: string } = {}): Loader {
         if (!rows) byKind.set(entity.kind, (rows = []));
         rows.push(row);
       }
-      for (const [kind, rows] of byKind) {
+      // A fixed order (kind, then source id) makes concurrent loads lock shared rows — the same person in two
+      // batches — in the same order, so they wait for each other instead of deadlocking.
+      for (const kind of entityKinds) {
+        const rows = byKind.get(kind);
+        if (!rows) continue;
+        rows.sort((a, b) =>
+          String(a.source_id) < String(b.source_id) ? -1 : String(a.source_id) > String(b.source_id) ? 1 : 0,
+        );
         const result = await ctx.tx.query<{ inserted: boolean }>(sqlFor(kind), [
           ctx.integrationId,
           JSON.stringify(rows),
