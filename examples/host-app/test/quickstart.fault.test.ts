@@ -104,8 +104,17 @@ describe.skipIf(inner)('README Quick start on a fresh clone', () => {
       await running.exited;
       clearTimeout(timer);
     }
-    // SIGTERM reached the whole group: nothing serves the port any more.
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // SIGTERM reached the whole group: after its graceful shutdown nothing serves the port any more.
+    const closed = async () =>
+      fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => false,
+        () => true,
+      );
+    const stopDeadline = Date.now() + 30_000;
+    while (!(await closed()) && Date.now() < stopDeadline) await new Promise((r) => setTimeout(r, 200));
+    const stoppedBySigterm = await closed();
+    if (!stoppedBySigterm) running.signal('SIGKILL');
+    expect(stoppedBySigterm, 'the demo stops within 30 s of SIGTERM').toBe(true);
 
     const tests = shell(test, clone, { ETL_QUICKSTART_INNER: '1' });
     const code = await tests.exited;
