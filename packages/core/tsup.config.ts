@@ -7,6 +7,6 @@ export default defineConfig({
   external: ['vitest'],
   // The SQL migrations ship next to the bundle; migrate() reads them relative to its own module.
   async onSuccess() {
-    await cp('src/migrations', 'dist/migrations', { recursive: true });
+    await cp('src/db/migrations', 'dist/migrations', { recursive: true });
   },
 });

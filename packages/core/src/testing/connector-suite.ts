@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector, ExtractContext, RawRow } from '../connector.js';
-import { openDb } from '../db.js';
-import { createEngine } from '../engine.js';
-import type { Engine } from '../engine-types.js';
-import { mappingsSchema, mappingsView } from '../mappings.js';
-import { memoryQueue } from '../memory-queue.js';
-import { entitySchemas, entityTables } from '../model.js';
+import type { Connector, ExtractContext, RawRow } from '../connector/connector.js';
+import { openDb } from '../db/db.js';
+import { createEngine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine-types.js';
+import { mappingsSchema, mappingsView } from '../model/mappings.js';
+import { memoryQueue } from '../queue/memory-queue.js';
+import { entitySchemas, entityTables } from '../model/canonical.js';
 
 export interface ConnectorSuiteOptions<C> {
   /** Makes the connector under test (called once). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openDb, pgDb, quoteIdent, type Db } from '../db.js';
+import { openDb, pgDb, quoteIdent, type Db } from '../db/db.js';
 import { EtlError } from '../errors.js';
 
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';

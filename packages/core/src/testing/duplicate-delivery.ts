@@ -1,4 +1,4 @@
-import type { QueueAdapter } from '../queue.js';
+import type { QueueAdapter } from '../queue/queue.js';
 
 /**
  * Wraps a queue so that every message is handled twice (the second time after the first finished), as a

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../db.js';
-import type { Loader } from '../loader.js';
-import type { Entity } from '../model.js';
+import type { Db } from '../db/db.js';
+import type { Loader } from '../loader/loader.js';
+import type { Entity } from '../model/canonical.js';
 
 export interface LoaderSuiteOptions {
   /** Makes the loader on a database prepared for it (migrations run); returns how to count rows per kind. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueAdapter, QueueMessage } from '../queue.js';
+import type { QueueAdapter, QueueMessage } from '../queue/queue.js';
 import { waitUntil as until } from './wait-until.js';
 
 export interface QueueAdapterSuiteOptions {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Connector, Page } from '../connector.js';
+import type { Connector, Page } from '../connector/connector.js';
 import { EtlError } from '../errors.js';
-import type { EntityDraft } from '../model.js';
+import type { EntityDraft } from '../model/canonical.js';
 import { parseOptions } from '../options.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from './seeded-random.js';
 
 const configSchema = z.strictObject({
   /** Work items to generate. */

@@ -1,9 +1,9 @@
-import { createEngine } from './engine.js';
-import { memoryQueue } from './memory-queue.js';
+import { createEngine } from '../engine/engine.js';
+import { memoryQueue } from '../queue/memory-queue.js';
 import { postgresLoader } from './postgres-loader.js';
-import { entityTables } from './model.js';
-import { openTestDb } from './testing/db.js';
-import { testLoader } from './testing/loader-suite.js';
+import { entityTables } from '../model/canonical.js';
+import { openTestDb } from '../testing/db.js';
+import { testLoader } from '../testing/loader-suite.js';
 
 for (const kind of ['pglite', 'postgres'] as const) {
   testLoader({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { describeError } from './errors.js';
-import { parseOptions } from './options.js';
+import { describeError } from '../errors.js';
+import { parseOptions } from '../options.js';
 import {
   stages,
   type DeadLetter,

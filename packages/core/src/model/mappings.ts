@@ -4,7 +4,7 @@ import {
   statusCategories,
   type CanonicalWorkItemType,
   type StatusCategory,
-} from './model.js';
+} from './canonical.js';
 
 export const mappingsSchema = z
   .object({

@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import type { Connector, RawRow, TransformContext } from './connector.js';
-import type { ReplayResult, ReplaySelector } from './engine-types.js';
-import { chunk, groupBy, invalidInput, type EngineRuntime, type TransformTask } from './engine-runtime.js';
-import { EtlError } from './errors.js';
-import { isUuid } from './integration-store.js';
-import { addCounts, zeroCounts } from './loader.js';
-import type { Entity } from './model.js';
+import type { Connector, RawRow, TransformContext } from '../connector/connector.js';
+import type { ReplayResult, ReplaySelector } from '../engine/engine-types.js';
+import {
+  chunk,
+  groupBy,
+  invalidInput,
+  type EngineRuntime,
+  type TransformTask,
+} from '../engine/engine-runtime.js';
+import { EtlError } from '../errors.js';
+import { isUuid } from '../stores/integration-store.js';
+import { addCounts, zeroCounts } from '../loader/loader.js';
+import type { Entity } from '../model/canonical.js';
 
 const replaySelectorSchema = z.union([
   z.strictObject({ jobId: z.string() }),

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from './engine.js';
 import type { Engine } from './engine-types.js';
-import { EtlError } from './errors.js';
-import type { EngineEvent } from './events.js';
-import { memoryQueue } from './memory-queue.js';
-import { migrate } from './migrate.js';
-import { openTestDb, type TestDb } from './testing/db.js';
-import { withDuplicateDelivery } from './testing/duplicate-delivery.js';
-import { syntheticConnector, type SyntheticConfig } from './testing/synthetic.js';
+import { EtlError } from '../errors.js';
+import type { EngineEvent } from '../model/events.js';
+import { memoryQueue } from '../queue/memory-queue.js';
+import { migrate } from '../db/migrate.js';
+import { openTestDb, type TestDb } from '../testing/db.js';
+import { withDuplicateDelivery } from '../testing/duplicate-delivery.js';
+import { syntheticConnector, type SyntheticConfig } from '../testing/synthetic.js';
 
 const SECRET = 'engine-test-secret-key-0123456789';
 

@@ -1,6 +1,6 @@
-import type { Db } from './db.js';
-import { quoteIdent } from './db.js';
-import type { EngineEvent, EngineEventPayload, EventListener, EventSource } from './events.js';
+import type { Db } from '../db/db.js';
+import { quoteIdent } from '../db/db.js';
+import type { EngineEvent, EngineEventPayload, EventListener, EventSource } from '../model/events.js';
 
 interface EventRow {
   id: string;

@@ -1,6 +1,6 @@
-import type { RateLimitBudget } from './connector.js';
-import type { Db } from './db.js';
-import { quoteIdent } from './db.js';
+import type { RateLimitBudget } from '../connector/connector.js';
+import type { Db } from '../db/db.js';
+import { quoteIdent } from '../db/db.js';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
-import { quoteIdent } from './db.js';
+import { quoteIdent } from '../db/db.js';
 import type { LoadContext, LoadCounts, Loader } from './loader.js';
 import { zeroCounts } from './loader.js';
-import { entityKinds, entityTables, type Entity, type EntityKind } from './model.js';
+import { entityKinds, entityTables, type Entity, type EntityKind } from '../model/canonical.js';
 
 /** Canonical columns per entity kind: field name in the entity → SQL type. Mirrors 002_canonical.sql. */
 export const canonicalColumns: Record<EntityKind, Record<string, string>> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryQueue } from './memory-queue.js';
-import { testQueueAdapter } from './testing/queue-suite.js';
+import { testQueueAdapter } from '../testing/queue-suite.js';
 
 testQueueAdapter({ create: () => memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }), maxAttempts: 3 });
 

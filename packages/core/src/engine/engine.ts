@@ -1,25 +1,25 @@
 import { z } from 'zod';
-import type { Connector } from './connector.js';
-import type { Db } from './db.js';
-import { quoteIdent } from './db.js';
+import type { Connector } from '../connector/connector.js';
+import type { Db } from '../db/db.js';
+import { quoteIdent } from '../db/db.js';
 import { engineRuntime, groupBy, invalidInput, type ExtractTask } from './engine-runtime.js';
 import type { Engine, RawFilter, RawRowSummary, WorkerOptions } from './engine-types.js';
-import { EtlError, describeError } from './errors.js';
-import { eventLog } from './event-log.js';
-import { extractStage } from './extract-stage.js';
-import { integrationStore, isUuid } from './integration-store.js';
-import { jobStore } from './job-store.js';
-import { finishedStatuses, jobModes, type Job, type StartJobInput } from './jobs.js';
-import type { LoadCounts, Loader } from './loader.js';
-import { mappingsSchema } from './mappings.js';
-import { migrate } from './migrate.js';
-import { parseOptions } from './options.js';
-import { postgresLoader } from './postgres-loader.js';
-import type { QueueAdapter, QueueMessage, Stage, Subscription } from './queue.js';
-import { rateLimitBudgets } from './rate-limit.js';
-import { replayer } from './replay.js';
-import { secretBox } from './secrets.js';
-import { transformAndLoadStages } from './transform-load-stages.js';
+import { EtlError, describeError } from '../errors.js';
+import { eventLog } from '../stores/event-log.js';
+import { extractStage } from '../stages/extract-stage.js';
+import { integrationStore, isUuid } from '../stores/integration-store.js';
+import { jobStore } from '../stores/job-store.js';
+import { finishedStatuses, jobModes, type Job, type StartJobInput } from '../model/jobs.js';
+import type { LoadCounts, Loader } from '../loader/loader.js';
+import { mappingsSchema } from '../model/mappings.js';
+import { migrate } from '../db/migrate.js';
+import { parseOptions } from '../options.js';
+import { postgresLoader } from '../loader/postgres-loader.js';
+import type { QueueAdapter, QueueMessage, Stage, Subscription } from '../queue/queue.js';
+import { rateLimitBudgets } from '../stores/rate-limit.js';
+import { replayer } from '../stages/replay.js';
+import { secretBox } from '../stores/secrets.js';
+import { transformAndLoadStages } from '../stages/transform-load-stages.js';
 
 const optionsSchema = z.object({
   db: z.custom<Db>(

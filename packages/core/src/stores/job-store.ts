@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, DbClient } from './db.js';
-import { quoteIdent } from './db.js';
-import { EtlError } from './errors.js';
+import type { Db, DbClient } from '../db/db.js';
+import { quoteIdent } from '../db/db.js';
+import { EtlError } from '../errors.js';
 import { isUuid } from './integration-store.js';
-import type { Job, JobFilter, JobMode, JobStatus, JobStreamState } from './jobs.js';
+import type { Job, JobFilter, JobMode, JobStatus, JobStreamState } from '../model/jobs.js';
 
 interface JobRow {
   id: string;

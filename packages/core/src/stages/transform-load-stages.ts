@@ -1,7 +1,7 @@
-import type { EngineRuntime, LoadTask, TransformTask } from './engine-runtime.js';
-import type { Entity } from './model.js';
-import type { Job } from './jobs.js';
-import type { QueueMessage } from './queue.js';
+import type { EngineRuntime, LoadTask, TransformTask } from '../engine/engine-runtime.js';
+import type { Entity } from '../model/canonical.js';
+import type { Job } from '../model/jobs.js';
+import type { QueueMessage } from '../queue/queue.js';
 
 /**
  * The transform stage turns raw rows into validated canonical entities with the integration's current mappings,

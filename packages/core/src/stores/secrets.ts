@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { EtlError } from './errors.js';
+import { EtlError } from '../errors.js';
 
 export const MASK = '••••••';
 const PREFIX = 'enc:v1:';

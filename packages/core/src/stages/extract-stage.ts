@@ -1,10 +1,10 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Connector, ConnectorEvent } from './connector.js';
-import type { DbClient } from './db.js';
-import type { EngineRuntime, ExtractTask } from './engine-runtime.js';
-import { EtlError, describeError, isEtlError } from './errors.js';
-import { finishedStatuses, type Job } from './jobs.js';
-import type { QueueMessage } from './queue.js';
+import type { Connector, ConnectorEvent } from '../connector/connector.js';
+import type { DbClient } from '../db/db.js';
+import type { EngineRuntime, ExtractTask } from '../engine/engine-runtime.js';
+import { EtlError, describeError, isEtlError } from '../errors.js';
+import { finishedStatuses, type Job } from '../model/jobs.js';
+import type { QueueMessage } from '../queue/queue.js';
 
 /** Errors that no retry can fix: the stream fails at once instead of burning attempts. */
 const permanentCodes = new Set([

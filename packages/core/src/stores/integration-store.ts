@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Connector } from './connector.js';
-import type { Db } from './db.js';
-import { quoteIdent } from './db.js';
-import type { CreateIntegrationInput, Integration, UpdateIntegrationInput } from './engine-types.js';
-import { EtlError } from './errors.js';
+import type { Connector } from '../connector/connector.js';
+import type { Db } from '../db/db.js';
+import { quoteIdent } from '../db/db.js';
+import type { CreateIntegrationInput, Integration, UpdateIntegrationInput } from '../engine/engine-types.js';
+import { EtlError } from '../errors.js';
 import {
   emptyMappings,
   mappingsSchema,
@@ -11,9 +11,9 @@ import {
   type Mappings,
   type MappingsInput,
   type MappingsView,
-} from './mappings.js';
+} from '../model/mappings.js';
 import { MASK, mapSecretFields, type SecretBox } from './secrets.js';
-import { formatIssues } from './validation.js';
+import { formatIssues } from '../validation.js';
 
 interface IntegrationRow {
   id: string;

@@ -1,15 +1,15 @@
-import type { Connector, RawRow, TransformContext } from './connector.js';
-import type { Db, DbClient } from './db.js';
-import { EtlError, describeError } from './errors.js';
-import type { EngineEventPayload } from './events.js';
-import type { integrationStore } from './integration-store.js';
-import type { JobStore } from './job-store.js';
-import type { JobMode } from './jobs.js';
-import type { Loader } from './loader.js';
-import { entitySchemas, type Entity, type EntityDraft } from './model.js';
-import type { QueueAdapter, Stage } from './queue.js';
-import type { rateLimitBudgets } from './rate-limit.js';
-import { formatIssues } from './validation.js';
+import type { Connector, RawRow, TransformContext } from '../connector/connector.js';
+import type { Db, DbClient } from '../db/db.js';
+import { EtlError, describeError } from '../errors.js';
+import type { EngineEventPayload } from '../model/events.js';
+import type { integrationStore } from '../stores/integration-store.js';
+import type { JobStore } from '../stores/job-store.js';
+import type { JobMode } from '../model/jobs.js';
+import type { Loader } from '../loader/loader.js';
+import { entitySchemas, type Entity, type EntityDraft } from '../model/canonical.js';
+import type { QueueAdapter, Stage } from '../queue/queue.js';
+import type { rateLimitBudgets } from '../stores/rate-limit.js';
+import { formatIssues } from '../validation.js';
 import type { z } from 'zod';
 
 /** Messages between stages carry ids (and, to the load stage, small batches of entities), never payloads. */

@@ -1,5 +1,5 @@
-import type { DbClient } from './db.js';
-import type { Entity } from './model.js';
+import type { DbClient } from '../db/db.js';
+import type { Entity } from '../model/canonical.js';
 
 export interface LoadCounts {
   inserted: number;

@@ -1,4 +1,4 @@
-import { EtlError } from './errors.js';
+import { EtlError } from '../errors.js';
 
 export interface QueryResult<R> {
   rows: R[];

@@ -1,10 +1,10 @@
-import type { CheckResult, Connector } from './connector.js';
-import type { Db } from './db.js';
-import type { EventSource } from './events.js';
-import type { Job, JobFilter, StartJobInput } from './jobs.js';
-import type { LoadCounts } from './loader.js';
-import type { Mappings, MappingsInput } from './mappings.js';
-import type { DeadLetter, QueueAdapter, QueueStats, Stage } from './queue.js';
+import type { CheckResult, Connector } from '../connector/connector.js';
+import type { Db } from '../db/db.js';
+import type { EventSource } from '../model/events.js';
+import type { Job, JobFilter, StartJobInput } from '../model/jobs.js';
+import type { LoadCounts } from '../loader/loader.js';
+import type { Mappings, MappingsInput } from '../model/mappings.js';
+import type { DeadLetter, QueueAdapter, QueueStats, Stage } from '../queue/queue.js';
 
 export interface Integration {
   id: string;

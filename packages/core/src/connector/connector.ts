@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { EntityDraft } from './model.js';
-import type { MappingsView } from './mappings.js';
-import type { JobMode } from './jobs.js';
+import type { EntityDraft } from '../model/canonical.js';
+import type { MappingsView } from '../model/mappings.js';
+import type { JobMode } from '../model/jobs.js';
 
 /** One stream a connector can extract. */
 export interface StreamDefinition {
@@ -118,7 +118,7 @@ export interface Connector<C = any> {
   extractor: Extractor<C>;
   transformer: Transformer<C>;
   /** Default mappings derived from the source's own metadata; the integration's mappings override them. */
-  defaultMappings?: import('./mappings.js').MappingsInput;
+  defaultMappings?: import('../model/mappings.js').MappingsInput;
   /** Tests a connection with the given config. */
   check?(config: C, ctx: { signal: AbortSignal }): Promise<CheckResult>;
 }
