@@ -16,3 +16,5 @@ export { postgresLoader, canonicalColumns, dedupeEntities } from './loader/postg
 export { MASK } from './stores/secrets.js';
 export { formatIssues, type FieldIssue } from './validation.js';
 export { seededRandom } from './testing/seeded-random.js';
+export * from './vector/vector.js';
+export { pgvectorStore, type PgvectorStoreOptions } from './vector/pgvector-store.js';

@@ -105,7 +105,7 @@ export interface OpenedDb {
 
 /**
  * Opens a database for hosts that do not bring their own: PostgreSQL when `url` is given,
- * otherwise embedded PGlite (in memory, or persisted in `dataDir`).
+ * otherwise embedded PGlite (in memory, or persisted in `dataDir`) with the pgvector extension available.
  */
 export async function openDb(
   options: { url?: string; dataDir?: string; max?: number } = {},
@@ -125,7 +125,9 @@ export async function openDb(
     return { db: pgDb(pool), kind: 'postgres', close: () => pool.end() };
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = await PGlite.create(options.dataDir);
+  // pgvector is registered (not created) so that `pgvectorStore` works on the embedded database.
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const pglite = await PGlite.create({ dataDir: options.dataDir, extensions: { vector } });
   return { db: pgliteDb(pglite), kind: 'pglite', close: () => pglite.close() };
 }
 

@@ -5,3 +5,4 @@ export { syntheticConnector, syntheticItem, type SyntheticConfig, type Synthetic
 export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.js';
 export { withDuplicateDelivery } from './duplicate-delivery.js';
 export { waitUntil } from './wait-until.js';
+export { testVectorStore, type VectorStoreSuiteOptions } from './vector-store-suite.js';
