@@ -48,9 +48,13 @@ export function testVectorStore(options: VectorStoreSuiteOptions): void {
   };
 
   describe('VectorStore conformance', () => {
-    beforeAll(async () => {
-      store = await options.create();
-    }, timeout);
+    beforeAll(
+      async () => {
+        store = await options.create();
+        // Opening a database (an embedded one starts a whole PostgreSQL) takes longer than a case on a busy machine.
+      },
+      Math.max(timeout, 120_000),
+    );
     afterAll(async () => {
       if (!store) return;
       for (const name of made) await store.deleteCollection?.(name).catch(() => undefined);
