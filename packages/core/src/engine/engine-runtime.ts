@@ -1,9 +1,12 @@
 import type { Connector, RawRow, TransformContext } from '../connector/connector.js';
-import type { Db, DbClient } from '../db/db.js';
+import type { Db } from '../db/db.js';
 import { EtlError, describeError } from '../errors.js';
 import type { EngineEventPayload } from '../model/events.js';
+import type { CheckpointStore } from '../stores/checkpoint-store.js';
 import type { integrationStore } from '../stores/integration-store.js';
 import type { JobStore } from '../stores/job-store.js';
+import type { MappingStore } from '../stores/mapping-store.js';
+import type { RawStore } from '../stores/raw-store.js';
 import type { JobMode } from '../model/jobs.js';
 import type { Loader } from '../loader/loader.js';
 import { entitySchemas, type Entity, type EntityDraft } from '../model/canonical.js';
@@ -60,7 +63,6 @@ export interface RuntimeParts {
   db: Db;
   queue: QueueAdapter;
   schema: string;
-  s: string;
   batchSize: number;
   progressIntervalMs: number;
   maxParallelStreams: number;
@@ -69,6 +71,9 @@ export interface RuntimeParts {
   loader: Loader;
   integrations: ReturnType<typeof integrationStore>;
   jobs: JobStore;
+  raw: RawStore;
+  checkpoints: CheckpointStore;
+  mappings: MappingStore;
   budgets: ReturnType<typeof rateLimitBudgets>;
   appendEvent(event: EngineEventPayload): Promise<void>;
 }
@@ -77,7 +82,7 @@ export type EngineRuntime = ReturnType<typeof engineRuntime>;
 
 /** What the three stage workers, replay and the jobs API share: one engine's connections, stores and helpers. */
 export function engineRuntime(parts: RuntimeParts) {
-  const { db, queue, s, batchSize, jobs, integrations } = parts;
+  const { db, queue, batchSize, jobs, raw, integrations, mappings } = parts;
   const opts = { progressIntervalMs: parts.progressIntervalMs };
   const lastProgress = new Map<string, number>();
   const jobMeta = new Map<string, { integrationId: string; connector: string; mode: JobMode }>();
@@ -122,29 +127,6 @@ export function engineRuntime(parts: RuntimeParts) {
     if (done) await emit({ type: 'job.status', jobId, status: done.status });
   }
 
-  async function readRaw(ids: string[], client: DbClient = db): Promise<RawRow[]> {
-    const { rows } = await client.query<{
-      id: string;
-      stream: string;
-      partition: string;
-      source_id: string;
-      payload: unknown;
-      extracted_at: string | Date;
-    }>(
-      `SELECT id, stream, partition, source_id, payload, extracted_at FROM ${s}.raw_extraction_data
-       WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id`,
-      [JSON.stringify(ids)],
-    );
-    return rows.map((r) => ({
-      id: String(r.id),
-      stream: r.stream,
-      partition: r.partition === '' ? null : r.partition,
-      sourceId: r.source_id,
-      payload: r.payload,
-      extractedAt: new Date(r.extracted_at).toISOString(),
-    }));
-  }
-
   async function transformRows(
     connector: Connector,
     rows: RawRow[],
@@ -184,24 +166,15 @@ export function engineRuntime(parts: RuntimeParts) {
    * batch tells whether any of them changed (in this process or another); only then are they rebuilt.
    */
   async function transformContext(integrationId: string): Promise<Context> {
-    const { rows } = await db.query<{ stamp: string | null }>(
-      `SELECT concat_ws('|', i.updated_at,
-         (SELECT max(version) FROM ${s}.etl_mappings m WHERE m.integration_id = i.id),
-         (SELECT count(*) || ':' || coalesce(max(loaded_at)::text, '') FROM ${s}.projects)) AS stamp
-       FROM ${s}.etl_integrations i WHERE i.id = $1`,
-      [integrationId],
-    );
-    const stamp = rows[0]?.stamp ?? 'missing';
+    const stamp = await integrations.transformStamp(integrationId);
     const cached = contexts.get(integrationId);
     if (cached && cached.stamp === stamp) return cached.context;
     const { connector, config } = await integrations.resolve(integrationId);
-    const mappings = await integrations.view(integrationId, connector);
-    const projects = await db.query<{ key: string }>(`SELECT DISTINCT upper(key) AS key FROM ${s}.projects`);
     const context = {
       connector,
       config,
-      mappings,
-      knownProjectKeys: new Set(projects.rows.map((r) => r.key)),
+      mappings: await mappings.view(integrationId, connector),
+      knownProjectKeys: await integrations.knownProjectKeys(),
     };
     if (contexts.size > 1000) contexts.clear();
     contexts.set(integrationId, { stamp, context });
@@ -216,23 +189,8 @@ export function engineRuntime(parts: RuntimeParts) {
     for (let attempt = 1; ; attempt++) {
       try {
         await db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ n: string }>(
-            `WITH f AS (
-               UPDATE ${s}.raw_extraction_data SET status = 'failed', error = $3
-               WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint) AND status = 'pending' AND processing_job_id = $1
-               RETURNING 1)
-             SELECT count(*) AS n FROM f`,
-            [task.jobId, JSON.stringify(task.rawIds), text],
-          );
-          const n = Number(rows[0]?.n ?? 0);
-          await tx.query(
-            `UPDATE ${s}.etl_job_streams SET failed = failed + $4 WHERE job_id = $1 AND stream = $2 AND partition = $3`,
-            [task.jobId, task.stream, task.partition ?? '', n],
-          );
-          await tx.query(`UPDATE ${s}.etl_jobs SET failed = failed + $2, updated_at = now() WHERE id = $1`, [
-            task.jobId,
-            n,
-          ]);
+          const n = await raw.markFailed(tx, task.jobId, task.rawIds, text);
+          await jobs.recordFailed(tx, task, n);
         });
         break;
       } catch (bookkeeping) {
@@ -263,7 +221,6 @@ export function engineRuntime(parts: RuntimeParts) {
     meta,
     publishTransforms,
     finish,
-    readRaw,
     transformRows,
     transformContext,
     failRecords,

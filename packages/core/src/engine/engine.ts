@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import type { Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
-import { quoteIdent } from '../db/db.js';
-import { engineRuntime, groupBy, invalidInput, type ExtractTask } from './engine-runtime.js';
-import type { Engine, RawFilter, RawRowSummary, WorkerOptions } from './engine-types.js';
+import { engineRuntime, invalidInput, type ExtractTask } from './engine-runtime.js';
+import type { Engine, WorkerOptions } from './engine-types.js';
 import { EtlError, describeError } from '../errors.js';
 import { eventLog } from '../stores/event-log.js';
 import { extractStage } from '../stages/extract-stage.js';
-import { integrationStore, isUuid } from '../stores/integration-store.js';
+import { checkpointStore } from '../stores/checkpoint-store.js';
+import { integrationStore } from '../stores/integration-store.js';
 import { jobStore } from '../stores/job-store.js';
+import { mappingStore } from '../stores/mapping-store.js';
+import { rawStore } from '../stores/raw-store.js';
 import { finishedStatuses, jobModes, type Job, type StartJobInput } from '../model/jobs.js';
 import type { LoadCounts, Loader } from '../loader/loader.js';
 import { mappingsSchema } from '../model/mappings.js';
@@ -98,7 +100,6 @@ const startJobSchema = z.strictObject({
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const opts = parseOptions('core', 'createEngine', optionsSchema, options);
   const { db, queue, schema, batchSize } = opts;
-  const s = quoteIdent(schema);
   const connectors = new Map<string, Connector>();
   for (const connector of opts.connectors) {
     if (connectors.has(connector.name)) {
@@ -113,6 +114,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await loader.migrate?.();
   const integrations = integrationStore(db, schema, connectors, secretBox(opts.secretKey));
   const jobs = jobStore(db, schema);
+  const raw = rawStore(db, schema);
+  const mappings = mappingStore(db, schema, (id) => integrations.get(id));
   const events = eventLog(db, schema, opts.eventPollMs);
   const budgets = rateLimitBudgets(db, schema, (integrationId, until, reason) => {
     void emit({ type: 'throttled', jobId: null, integrationId, until: until.toISOString(), reason });
@@ -122,7 +125,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     db,
     queue,
     schema,
-    s,
     batchSize,
     progressIntervalMs: opts.progressIntervalMs,
     maxParallelStreams: opts.maxParallelStreams,
@@ -131,6 +133,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     loader,
     integrations,
     jobs,
+    raw,
+    checkpoints: checkpointStore(db, schema),
+    mappings,
     budgets,
     appendEvent: (event) => events.append(event),
   });
@@ -169,10 +174,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const deps = (connector.streams.find((d) => d.name === stream)?.dependsOn ?? []).filter((d) =>
         selected.includes(d),
       );
-      return { stream, partition: null, status: deps.length === 0 ? 'queued' : 'waiting' };
+      return { stream, status: deps.length === 0 ? ('queued' as const) : ('waiting' as const) };
     });
-    const job = await db.transaction(async (tx) => {
-      const created = await jobs.insert(tx, {
+    const job = await jobs.create(
+      {
         integrationId,
         connector: connector.name,
         streams: selected,
@@ -181,10 +186,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         requestedBy: requestedBy ?? null,
         status: 'queued',
         streamsPending: selected.length,
-      });
-      await jobs.insertStreams(tx, created.id, initial);
-      return created;
-    });
+      },
+      initial,
+    );
     await emit({ type: 'job.status', jobId: job.id, status: 'queued' });
     await queue.publish(
       'extract',
@@ -203,26 +207,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 
   async function resumeJob(id: string): Promise<Job> {
-    const { job, tasks } = await db.transaction(async (tx) => {
-      await tx.query(
-        `SELECT 1 FROM ${s}.etl_job_streams WHERE job_id = $1 ORDER BY stream, partition FOR UPDATE`,
-        [id],
-      );
-      const resumed = await jobs.transition(id, ['paused'], 'running', tx);
-      if (!resumed) return { job: undefined, tasks: [] };
-      const { rows } = await tx.query<{ stream: string; partition: string }>(
-        `UPDATE ${s}.etl_job_streams SET status = 'queued' WHERE job_id = $1 AND status = 'paused' RETURNING stream, partition`,
-        [id],
-      );
-      return {
-        job: resumed,
-        tasks: rows.map((r): ExtractTask => ({
-          jobId: id,
-          stream: r.stream,
-          partition: r.partition || null,
-        })),
-      };
-    });
+    const { job, streams: tasks } = await jobs.resume(id);
     if (!job) return illegal(id, 'resume');
     await emit({ type: 'job.status', jobId: id, status: 'running' });
     if (tasks.length > 0) await queue.publish('extract', tasks);
@@ -231,36 +216,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   /** After a restart with the in-memory queue, re-publishes what running jobs still need. */
   async function recover() {
-    const { rows } = await db.query<{ job_id: string; stream: string; partition: string }>(
-      `SELECT st.job_id, st.stream, st.partition FROM ${s}.etl_job_streams st JOIN ${s}.etl_jobs j ON j.id = st.job_id
-       WHERE j.status IN ('queued', 'running') AND st.status IN ('queued', 'running')`,
-    );
-    if (rows.length > 0) {
-      await queue.publish(
-        'extract',
-        rows.map((r): ExtractTask => ({ jobId: r.job_id, stream: r.stream, partition: r.partition || null })),
-      );
-    }
-    const pending = await db.query<{
-      id: string;
-      processing_job_id: string;
-      stream: string;
-      partition: string;
-    }>(
-      `SELECT r.id, r.processing_job_id, r.stream, r.partition FROM ${s}.raw_extraction_data r
-       JOIN ${s}.etl_jobs j ON j.id = r.processing_job_id
-       WHERE j.status IN ('running', 'paused') AND r.status = 'pending' ORDER BY r.id`,
-    );
-    for (const [, list] of groupBy(
-      pending.rows,
-      (r) => `${r.processing_job_id}\u0000${r.stream}\u0000${r.partition}`,
-    )) {
-      await publishTransforms(
-        list[0]!.processing_job_id,
-        list[0]!.stream,
-        list[0]!.partition || null,
-        list.map((r) => String(r.id)),
-      );
+    const streams = await jobs.activeStreams();
+    if (streams.length > 0) await queue.publish('extract', streams satisfies ExtractTask[]);
+    for (const batch of await raw.pendingOfActiveJobs()) {
+      await publishTransforms(batch.jobId, batch.stream, batch.partition, batch.ids);
     }
   }
 
@@ -311,31 +270,28 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     mappings: {
       async get(integrationId) {
-        const current = await integrations.mappings(integrationId);
+        const current = await mappings.current(integrationId);
         if (current.version > 0) return current;
         const { connector } = await integrations.resolve(integrationId);
         return { version: 0, mappings: mappingsSchema.parse(connector.defaultMappings ?? {}) };
       },
-      put: (integrationId, mappings) => integrations.putMappings(integrationId, mappings),
+      put: (integrationId, input) => mappings.put(integrationId, input),
     },
     jobs: {
       start: startJob,
       get: (id) => jobs.getWithStreams(id),
       list: (filter) => jobs.list(filter),
       async pause(id) {
-        const job = await jobs.transition(id, ['queued', 'running'], 'paused');
+        const job = await jobs.transition(id, 'pause');
         if (!job) return illegal(id, 'pause');
         await emit({ type: 'job.status', jobId: id, status: 'paused' });
         return job;
       },
       resume: resumeJob,
       async cancel(id) {
-        const job = await jobs.transition(id, ['queued', 'running', 'paused'], 'cancelled');
+        const job = await jobs.transition(id, 'cancel');
         if (!job) return illegal(id, 'cancel');
-        await db.query(
-          `UPDATE ${s}.etl_job_streams SET status = 'cancelled', finished_at = now() WHERE job_id = $1 AND status IN ('waiting', 'queued', 'paused')`,
-          [id],
-        );
+        await jobs.cancelStreams(id);
         await emit({ type: 'job.status', jobId: id, status: 'cancelled' });
         return job;
       },
@@ -355,43 +311,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       },
     },
     raw: {
-      async list(filter: RawFilter = {}) {
-        const where: string[] = [];
-        const values: unknown[] = [];
-        if (filter.jobId) {
-          if (!isUuid(filter.jobId)) return { rows: [], total: 0 };
-          where.push(`job_id = $${values.push(filter.jobId)}`);
-        }
-        if (filter.integrationId) {
-          if (!isUuid(filter.integrationId)) return { rows: [], total: 0 };
-          where.push(`integration_id = $${values.push(filter.integrationId)}`);
-        }
-        if (filter.stream) where.push(`stream = $${values.push(filter.stream)}`);
-        if (filter.status) where.push(`status = $${values.push(filter.status)}`);
-        const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-        const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
-        const offset = Math.max(filter.offset ?? 0, 0);
-        const total = await db.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${s}.raw_extraction_data ${clause}`,
-          values,
-        );
-        const { rows } = await db.query<RawDbRow>(
-          `SELECT id, job_id, integration_id, stream, partition, source_id, status, error, extracted_at${filter.withPayload ? ', payload' : ''}
-           FROM ${s}.raw_extraction_data ${clause} ORDER BY id LIMIT ${limit} OFFSET ${offset}`,
-          values,
-        );
-        return { rows: rows.map(toRawSummary), total: Number(total.rows[0]!.n) };
-      },
-      async get(id) {
-        if (!/^\d{1,18}$/.test(id)) throw new EtlError('not_found', `raw row ${id} does not exist`);
-        const { rows } = await db.query<RawDbRow>(
-          `SELECT id, job_id, integration_id, stream, partition, source_id, status, error, extracted_at, payload
-           FROM ${s}.raw_extraction_data WHERE id = $1`,
-          [id],
-        );
-        if (!rows[0]) throw new EtlError('not_found', `raw row ${id} does not exist`);
-        return toRawSummary(rows[0]);
-      },
+      list: (filter) => raw.list(filter),
+      get: (id) => raw.get(id),
     },
     replay,
     deadLetters: {
@@ -421,34 +342,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
   };
   return engine;
-}
-
-interface RawDbRow {
-  id: string;
-  job_id: string;
-  integration_id: string;
-  stream: string;
-  partition: string;
-  source_id: string;
-  status: RawRowSummary['status'];
-  error: string | null;
-  extracted_at: string | Date;
-  payload?: unknown;
-}
-
-function toRawSummary(r: RawDbRow): RawRowSummary {
-  return {
-    id: String(r.id),
-    jobId: r.job_id,
-    integrationId: r.integration_id,
-    stream: r.stream,
-    partition: r.partition === '' ? null : r.partition,
-    sourceId: r.source_id,
-    status: r.status,
-    error: r.error,
-    extractedAt: new Date(r.extracted_at).toISOString(),
-    ...(r.payload === undefined ? {} : { payload: r.payload }),
-  };
 }
 
 export type { LoadCounts };

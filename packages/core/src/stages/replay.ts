@@ -9,7 +9,6 @@ import {
   type TransformTask,
 } from '../engine/engine-runtime.js';
 import { EtlError } from '../errors.js';
-import { isUuid } from '../stores/integration-store.js';
 import { addCounts, zeroCounts } from '../loader/loader.js';
 import type { Entity } from '../model/canonical.js';
 
@@ -27,41 +26,17 @@ const replaySelectorSchema = z.union([
 export function replayer(rt: EngineRuntime) {
   const {
     db,
-    s,
     queue,
     batchSize,
     jobs,
+    raw,
     integrations,
     loader,
     emit,
     finish,
-    readRaw,
     transformRows,
     transformContext,
   } = rt;
-
-  function replayWhere(selector: ReplaySelector): { where: string; values: unknown[] } {
-    if ('jobId' in selector) {
-      if (!isUuid(selector.jobId)) throw new EtlError('not_found', `job ${selector.jobId} does not exist`);
-      return { where: 'job_id = $1', values: [selector.jobId] };
-    }
-    if ('from' in selector) {
-      const values: unknown[] = [selector.from, selector.to];
-      let where = 'extracted_at >= $1 AND extracted_at < $2';
-      if (selector.integrationId) {
-        if (!isUuid(selector.integrationId))
-          throw new EtlError('not_found', `integration ${selector.integrationId} does not exist`);
-        where += ` AND integration_id = $${values.push(selector.integrationId)}`;
-      }
-      return { where, values };
-    }
-    if (!isUuid(selector.integrationId))
-      throw new EtlError('not_found', `integration ${selector.integrationId} does not exist`);
-    const values: unknown[] = [selector.integrationId];
-    let where = 'integration_id = $1';
-    if (selector.stream) where += ` AND stream = $${values.push(selector.stream)}`;
-    return { where, values };
-  }
 
   async function replay(
     selectorInput: ReplaySelector,
@@ -72,13 +47,9 @@ export function replayer(rt: EngineRuntime) {
     const selector = parsed.data as ReplaySelector;
     if ('jobId' in selector) await jobs.get(selector.jobId);
     if ('integrationId' in selector && selector.integrationId) await integrations.get(selector.integrationId);
-    const { where, values } = replayWhere(selector);
-    const { rows: groups } = await db.query<{ integration_id: string; stream: string; n: string }>(
-      `SELECT integration_id, stream, count(*) AS n FROM ${s}.raw_extraction_data WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`,
-      values,
-    );
-    const records = groups.reduce((sum, g) => sum + Number(g.n), 0);
-    const integrationIds = [...new Set(groups.map((g) => g.integration_id))];
+    const groups = await raw.countSelected(selector);
+    const records = groups.reduce((sum, g) => sum + g.n, 0);
+    const integrationIds = [...new Set(groups.map((g) => g.integrationId))];
 
     if (replayOptions.dryRun) {
       let counts = zeroCounts();
@@ -93,17 +64,11 @@ export function replayer(rt: EngineRuntime) {
             const ctxBase = contexts.get(integrationId)!;
             let afterId = '0';
             for (;;) {
-              const { rows } = await tx.query<{ id: string }>(
-                `SELECT id FROM ${s}.raw_extraction_data WHERE ${where} AND integration_id = $${values.length + 1} AND id > $${values.length + 2} ORDER BY id LIMIT ${batchSize}`,
-                [...values, integrationId, afterId],
-              );
-              if (rows.length === 0) break;
-              afterId = String(rows.at(-1)!.id);
-              const raw = await readRaw(
-                rows.map((r) => String(r.id)),
-                tx,
-              );
-              for (const [stream, streamRows] of groupBy(raw, (r) => r.stream)) {
+              const ids = await raw.selectedIdsAfter(tx, selector, integrationId, afterId, batchSize);
+              if (ids.length === 0) break;
+              afterId = ids.at(-1)!;
+              const rows = await raw.read(ids, tx);
+              for (const [stream, streamRows] of groupBy(rows, (r) => r.stream)) {
                 const { connector, ...context } = ctxBase;
                 const entities = await transformRowsTolerant(connector, streamRows, {
                   integrationId,
@@ -138,33 +103,25 @@ export function replayer(rt: EngineRuntime) {
     }
     const integration = await integrations.get(integrationId);
     const { job, batches } = await db.transaction(async (tx) => {
-      const created = await jobs.insert(tx, {
-        integrationId,
-        connector: integration.connector,
-        streams: groups.map((g) => g.stream),
-        mode: 'replay',
-        window: 'from' in selector ? { from: selector.from, to: selector.to } : null,
-        requestedBy: replayOptions.requestedBy ?? null,
-        status: 'running',
-        streamsPending: 0,
-        extracted: records,
-      });
-      const { rows } = await tx.query<{ id: string; stream: string; partition: string }>(
-        `UPDATE ${s}.raw_extraction_data SET status = 'pending', error = NULL, processing_job_id = $${values.length + 1}
-         WHERE ${where} RETURNING id, stream, partition`,
-        [...values, created.id],
+      const created = await jobs.create(
+        {
+          integrationId,
+          connector: integration.connector,
+          streams: groups.map((g) => g.stream),
+          mode: 'replay',
+          window: 'from' in selector ? { from: selector.from, to: selector.to } : null,
+          requestedBy: replayOptions.requestedBy ?? null,
+          status: 'running',
+          streamsPending: 0,
+          extracted: records,
+        },
+        [],
+        tx,
       );
-      const byStream = groupBy(rows, (r) => `${r.stream}\u0000${r.partition}`);
       const tasks: TransformTask[] = [];
-      for (const [, list] of byStream) {
-        const ids = list.map((r) => String(r.id)).sort((a, b) => Number(a) - Number(b));
-        for (const rawIds of chunk(ids, batchSize)) {
-          tasks.push({
-            jobId: created.id,
-            stream: list[0]!.stream,
-            partition: list[0]!.partition || null,
-            rawIds,
-          });
+      for (const batch of await raw.claimForReplay(tx, selector, created.id)) {
+        for (const rawIds of chunk(batch.ids, batchSize)) {
+          tasks.push({ jobId: created.id, stream: batch.stream, partition: batch.partition, rawIds });
         }
       }
       return { job: created, batches: tasks };

@@ -4,14 +4,7 @@ import type { Db } from '../db/db.js';
 import { quoteIdent } from '../db/db.js';
 import type { CreateIntegrationInput, Integration, UpdateIntegrationInput } from '../engine/engine-types.js';
 import { EtlError } from '../errors.js';
-import {
-  emptyMappings,
-  mappingsSchema,
-  mappingsView,
-  type Mappings,
-  type MappingsInput,
-  type MappingsView,
-} from '../model/mappings.js';
+import { isUuid } from './row-keys.js';
 import { MASK, mapSecretFields, type SecretBox } from './secrets.js';
 import { formatIssues } from '../validation.js';
 
@@ -26,7 +19,7 @@ interface IntegrationRow {
   updated_at: string | Date;
 }
 
-/** Integrations (config with encrypted secrets) and their versioned mappings. */
+/** Integrations and their config, secrets encrypted at rest: owns `etl_integrations`. */
 export function integrationStore(
   db: Db,
   schema: string,
@@ -157,66 +150,27 @@ export function integrationStore(
       const config = mapSecretFields(r.config, connector.secretFields, (v) => box.decrypt(v));
       return { integration: masked(r), connector, config: parseConfig(connector, config) };
     },
-    async mappings(integrationId: string): Promise<{ version: number; mappings: Mappings }> {
-      await row(integrationId);
-      const { rows } = await db.query<{ version: number; mappings: Mappings }>(
-        `SELECT version, mappings FROM ${s}.etl_mappings WHERE integration_id = $1 ORDER BY version DESC LIMIT 1`,
-        [integrationId],
+    /**
+     * Changes whenever the integration, its mappings or the workspace's projects change (in any process): one
+     * cheap query that tells a cached transform context whether it is still current.
+     */
+    async transformStamp(id: string): Promise<string> {
+      const { rows } = await db.query<{ stamp: string | null }>(
+        `SELECT concat_ws('|', i.updated_at,
+           (SELECT max(version) FROM ${s}.etl_mappings m WHERE m.integration_id = i.id),
+           (SELECT count(*) || ':' || coalesce(max(loaded_at)::text, '') FROM ${s}.projects)) AS stamp
+         FROM ${s}.etl_integrations i WHERE i.id = $1`,
+        [id],
       );
-      return rows[0]
-        ? { version: Number(rows[0].version), mappings: rows[0].mappings }
-        : { version: 0, mappings: emptyMappings };
+      return rows[0]?.stamp ?? 'missing';
     },
-    async putMappings(
-      integrationId: string,
-      input: MappingsInput,
-    ): Promise<{ version: number; mappings: Mappings }> {
-      await row(integrationId);
-      const parsed = mappingsSchema.safeParse(input);
-      if (!parsed.success) {
-        const issues = formatIssues(parsed.error.issues);
-        throw new EtlError(
-          'invalid_input',
-          `invalid mappings — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          {
-            details: issues,
-          },
-        );
-      }
-      const { rows } = await db.query<{ version: number }>(
-        `INSERT INTO ${s}.etl_mappings (integration_id, version, mappings)
-         SELECT $1, coalesce(max(version), 0) + 1, $2 FROM ${s}.etl_mappings WHERE integration_id = $1
-         RETURNING version`,
-        [integrationId, JSON.stringify(parsed.data)],
+    /** Keys of the projects any integration of this workspace has loaded, upper-case. */
+    async knownProjectKeys(): Promise<Set<string>> {
+      const { rows } = await db.query<{ key: string }>(
+        `SELECT DISTINCT upper(key) AS key FROM ${s}.projects`,
       );
-      return { version: Number(rows[0]!.version), mappings: parsed.data };
+      return new Set(rows.map((r) => r.key));
     },
-    /** The mappings a transform uses: the integration's current version over the connector's defaults. */
-    async view(integrationId: string, connector: Connector): Promise<MappingsView> {
-      const { version, mappings } = await this.mappings(integrationId);
-      const defaults = mappingsSchema.parse(connector.defaultMappings ?? {});
-      const merged: Mappings = {
-        workItemTypes: [...mappings.workItemTypes, ...defaults.workItemTypes],
-        statuses: [...mappings.statuses, ...defaults.statuses],
-        workflows: mappings.workflows.length > 0 ? mappings.workflows : defaults.workflows,
-      };
-      // The first entry for a key wins in mappingsView, so the integration's own entries override defaults.
-      return mappingsView(dedupeFirst(merged), version);
-    },
-  };
-}
-
-function dedupeFirst(m: Mappings): Mappings {
-  const seenTypes = new Set<string>();
-  const seenStatuses = new Set<string>();
-  return {
-    workItemTypes: m.workItemTypes.filter(
-      (t) => !seenTypes.has(t.rawType.toLowerCase()) && seenTypes.add(t.rawType.toLowerCase()),
-    ),
-    statuses: m.statuses.filter(
-      (t) => !seenStatuses.has(t.rawStatus.toLowerCase()) && seenStatuses.add(t.rawStatus.toLowerCase()),
-    ),
-    workflows: m.workflows,
   };
 }
 
@@ -227,8 +181,4 @@ function readPath(obj: Record<string, unknown>, field: string): unknown {
       (cur, key) => (cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined),
       obj,
     );
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

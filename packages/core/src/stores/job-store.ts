@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Db, DbClient } from '../db/db.js';
 import { quoteIdent } from '../db/db.js';
 import { EtlError } from '../errors.js';
-import { isUuid } from './integration-store.js';
-import type { Job, JobFilter, JobMode, JobStatus, JobStreamState } from '../model/jobs.js';
+import type { LoadCounts } from '../loader/loader.js';
+import type { Job, JobCounters, JobFilter, JobMode, JobStatus, JobStreamState } from '../model/jobs.js';
+import { isUuid, partitionKey, partitionOf } from './row-keys.js';
 
 interface JobRow {
   id: string;
@@ -72,7 +73,7 @@ export function toJob(r: JobRow): Job {
 
 const toStream = (r: StreamRow): JobStreamState => ({
   stream: r.stream,
-  partition: r.partition === '' ? null : r.partition,
+  partition: partitionOf(r.partition),
   status: r.status,
   extracted: Number(r.extracted),
   loaded: Number(r.loaded),
@@ -84,15 +85,98 @@ const toStream = (r: StreamRow): JobStreamState => ({
   finishedAt: iso(r.finished_at),
 });
 
-/** The job table (PostgreSQL is the source of truth for job state) and per-stream progress. */
+/**
+ * Every legal change of a job's status, by the action that makes it. The store's SQL only moves a job whose
+ * status is one of `from`, so two racing actions cannot both win. Jobs are created `queued` (a replay job
+ * `running`); `finish` is decided by {@link JobStore.finishIfDone} from the counters.
+ */
+export const jobTransitions = {
+  start: { from: ['queued'], to: ['running'] },
+  pause: { from: ['queued', 'running'], to: ['paused'] },
+  resume: { from: ['paused'], to: ['running'] },
+  cancel: { from: ['queued', 'running', 'paused'], to: ['cancelled'] },
+  finish: { from: ['running', 'partial'], to: ['succeeded', 'partial', 'failed'] },
+} as const satisfies Record<string, { from: readonly JobStatus[]; to: readonly JobStatus[] }>;
+export type JobAction = Exclude<keyof typeof jobTransitions, 'finish'>;
+
+/** One stream (or partition) of a job: the key of an `etl_job_streams` row. */
+export interface JobStreamKey {
+  jobId: string;
+  stream: string;
+  partition: string | null;
+}
+
+type StreamStatus = JobStreamState['status'];
+const endedStreamStatuses = ['done', 'failed', 'cancelled'];
+
+/**
+ * The job table (PostgreSQL is the source of truth for job state) and per-stream progress: owns `etl_jobs` and
+ * `etl_job_streams`. Lock order in every transaction: stream rows first, then the job row.
+ */
 export function jobStore(db: Db, schema: string) {
   const s = quoteIdent(schema);
   const jobs = `${s}.etl_jobs`;
   const streams = `${s}.etl_job_streams`;
 
+  const setStreamStatus = async (
+    key: JobStreamKey,
+    status: StreamStatus,
+    error?: string,
+    client: DbClient = db,
+  ): Promise<void> => {
+    await client.query(
+      `UPDATE ${streams} SET status = $4, error = coalesce($5, error),
+         finished_at = CASE WHEN $4 IN ('done', 'failed', 'cancelled') THEN now() ELSE finished_at END
+       WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+      [key.jobId, key.stream, partitionKey(key.partition), status, error ?? null],
+    );
+  };
+
+  const insertStreams = async (
+    tx: DbClient,
+    jobId: string,
+    entries: { stream: string; partition: string | null; status: StreamStatus }[],
+  ): Promise<void> => {
+    if (entries.length === 0) return;
+    await tx.query(
+      `INSERT INTO ${streams} (job_id, stream, partition, status)
+       SELECT $1, x.stream, x.partition, x.status FROM jsonb_to_recordset($2::jsonb) AS x(stream text, partition text, status text)
+       ON CONFLICT DO NOTHING`,
+      [jobId, JSON.stringify(entries.map((e) => ({ ...e, partition: partitionKey(e.partition) })))],
+    );
+  };
+
+  const streamsOf = async (jobId: string, client: DbClient = db): Promise<JobStreamState[]> => {
+    const { rows } = await client.query<StreamRow>(`SELECT * FROM ${streams} WHERE job_id = $1`, [jobId]);
+    return rows.map(toStream);
+  };
+
+  const transition = async (
+    id: string,
+    action: JobAction,
+    client: DbClient = db,
+  ): Promise<Job | undefined> => {
+    const { from, to } = jobTransitions[action];
+    const { rows } = await client.query<JobRow>(
+      `UPDATE ${jobs} SET status = $2, updated_at = now(),
+         started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+         finished_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE finished_at END
+       WHERE id = $1 AND status = ANY($3::text[]) RETURNING *`,
+      [id, to[0], from],
+    );
+    return rows[0] ? toJob(rows[0]) : undefined;
+  };
+
+  const get = async (id: string, client: DbClient = db): Promise<Job> => {
+    if (!isUuid(id)) throw new EtlError('not_found', `job ${id} does not exist`);
+    const { rows } = await client.query<JobRow>(`SELECT * FROM ${jobs} WHERE id = $1`, [id]);
+    if (!rows[0]) throw new EtlError('not_found', `job ${id} does not exist`);
+    return toJob(rows[0]);
+  };
+
   return {
-    async insert(
-      tx: DbClient,
+    /** Creates a job and its top-level stream rows in one transaction. */
+    async create(
       job: {
         integrationId: string;
         connector: string;
@@ -100,50 +184,43 @@ export function jobStore(db: Db, schema: string) {
         mode: JobMode;
         window: Job['window'];
         requestedBy: string | null;
-        status: JobStatus;
+        status: 'queued' | 'running';
         streamsPending: number;
         extracted?: number;
       },
+      streamEntries: { stream: string; status: StreamStatus }[],
+      tx?: DbClient,
     ): Promise<Job> {
-      const { rows } = await tx.query<JobRow>(
-        `INSERT INTO ${jobs} (id, integration_id, connector, streams, mode, time_window, status, requested_by, streams_pending, extracted, started_at)
-         VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, CASE WHEN $7 = 'running' THEN now() END) RETURNING *`,
-        [
-          randomUUID(),
-          job.integrationId,
-          job.connector,
-          job.streams,
-          job.mode,
-          job.window ? JSON.stringify(job.window) : null,
-          job.status,
-          job.requestedBy,
-          job.streamsPending,
-          job.extracted ?? 0,
-        ],
-      );
-      return toJob(rows[0]!);
+      const run = async (client: DbClient) => {
+        const { rows } = await client.query<JobRow>(
+          `INSERT INTO ${jobs} (id, integration_id, connector, streams, mode, time_window, status, requested_by, streams_pending, extracted, started_at)
+           VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, CASE WHEN $7 = 'running' THEN now() END) RETURNING *`,
+          [
+            randomUUID(),
+            job.integrationId,
+            job.connector,
+            job.streams,
+            job.mode,
+            job.window ? JSON.stringify(job.window) : null,
+            job.status,
+            job.requestedBy,
+            job.streamsPending,
+            job.extracted ?? 0,
+          ],
+        );
+        const created = toJob(rows[0]!);
+        await insertStreams(
+          client,
+          created.id,
+          streamEntries.map((e) => ({ ...e, partition: null })),
+        );
+        return created;
+      };
+      return tx ? run(tx) : db.transaction(run);
     },
-    async insertStreams(
-      tx: DbClient,
-      jobId: string,
-      entries: { stream: string; partition: string | null; status: string }[],
-    ) {
-      if (entries.length === 0) return;
-      await tx.query(
-        `INSERT INTO ${streams} (job_id, stream, partition, status)
-         SELECT $1, x.stream, x.partition, x.status FROM jsonb_to_recordset($2::jsonb) AS x(stream text, partition text, status text)
-         ON CONFLICT DO NOTHING`,
-        [jobId, JSON.stringify(entries.map((e) => ({ ...e, partition: e.partition ?? '' })))],
-      );
-    },
-    async get(id: string, client: DbClient = db): Promise<Job> {
-      if (!isUuid(id)) throw new EtlError('not_found', `job ${id} does not exist`);
-      const { rows } = await client.query<JobRow>(`SELECT * FROM ${jobs} WHERE id = $1`, [id]);
-      if (!rows[0]) throw new EtlError('not_found', `job ${id} does not exist`);
-      return toJob(rows[0]);
-    },
+    get,
     async getWithStreams(id: string): Promise<Job> {
-      const job = await this.get(id);
+      const job = await get(id);
       const { rows } = await db.query<StreamRow>(
         `SELECT * FROM ${streams} WHERE job_id = $1 ORDER BY stream, partition`,
         [id],
@@ -169,37 +246,185 @@ export function jobStore(db: Db, schema: string) {
       );
       return { jobs: rows.map(toJob), total: Number(total.rows[0]!.n) };
     },
-    async stream(
-      jobId: string,
-      stream: string,
-      partition: string | null,
-    ): Promise<JobStreamState | undefined> {
+    async stream(key: JobStreamKey): Promise<JobStreamState | undefined> {
       const { rows } = await db.query<StreamRow>(
         `SELECT * FROM ${streams} WHERE job_id = $1 AND stream = $2 AND partition = $3`,
-        [jobId, stream, partition ?? ''],
+        [key.jobId, key.stream, partitionKey(key.partition)],
       );
       return rows[0] ? toStream(rows[0]) : undefined;
     },
-    async streams(jobId: string, client: DbClient = db): Promise<JobStreamState[]> {
-      const { rows } = await client.query<StreamRow>(`SELECT * FROM ${streams} WHERE job_id = $1`, [jobId]);
-      return rows.map(toStream);
+    streams: streamsOf,
+    /** Applies one action of {@link jobTransitions}; undefined when the job's status does not allow it. */
+    transition,
+    /** Resumes a paused job and re-queues its paused streams, returning them to publish. */
+    async resume(id: string): Promise<{ job: Job | undefined; streams: JobStreamKey[] }> {
+      return db.transaction(async (tx) => {
+        await tx.query(`SELECT 1 FROM ${streams} WHERE job_id = $1 ORDER BY stream, partition FOR UPDATE`, [
+          id,
+        ]);
+        const resumed = await transition(id, 'resume', tx);
+        if (!resumed) return { job: undefined, streams: [] };
+        const { rows } = await tx.query<{ stream: string; partition: string }>(
+          `UPDATE ${streams} SET status = 'queued' WHERE job_id = $1 AND status = 'paused' RETURNING stream, partition`,
+          [id],
+        );
+        return {
+          job: resumed,
+          streams: rows.map((r) => ({ jobId: id, stream: r.stream, partition: partitionOf(r.partition) })),
+        };
+      });
     },
-    /** Moves a job between statuses; the SQL only matches legal source statuses, so races lose cleanly. */
-    async transition(
-      id: string,
-      from: JobStatus[],
-      to: JobStatus,
-      client: DbClient = db,
-    ): Promise<Job | undefined> {
-      const finished = ['succeeded', 'partial', 'failed', 'cancelled'].includes(to);
-      const { rows } = await client.query<JobRow>(
-        `UPDATE ${jobs} SET status = $2, updated_at = now(),
-           started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-           finished_at = CASE WHEN $4 THEN now() ELSE finished_at END
-         WHERE id = $1 AND status = ANY($3::text[]) RETURNING *`,
-        [id, to, from, finished],
+    /** Cancels a job's streams that have not started or are paused (running ones stop at their next page). */
+    async cancelStreams(id: string): Promise<void> {
+      await db.query(
+        `UPDATE ${streams} SET status = 'cancelled', finished_at = now() WHERE job_id = $1 AND status IN ('waiting', 'queued', 'paused')`,
+        [id],
       );
-      return rows[0] ? toJob(rows[0]) : undefined;
+    },
+    /** Streams of queued or running jobs that still have to be extracted: what a restart must publish again. */
+    async activeStreams(): Promise<JobStreamKey[]> {
+      const { rows } = await db.query<{ job_id: string; stream: string; partition: string }>(
+        `SELECT st.job_id, st.stream, st.partition FROM ${streams} st JOIN ${jobs} j ON j.id = st.job_id
+         WHERE j.status IN ('queued', 'running') AND st.status IN ('queued', 'running')`,
+      );
+      return rows.map((r) => ({ jobId: r.job_id, stream: r.stream, partition: partitionOf(r.partition) }));
+    },
+    setStreamStatus,
+    async startStream(key: JobStreamKey): Promise<void> {
+      await db.query(
+        `UPDATE ${streams} SET status = 'running', started_at = coalesce(started_at, now())
+         WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+        [key.jobId, key.stream, partitionKey(key.partition)],
+      );
+    },
+    /**
+     * Counts one durable page in the page transaction: the stream's cursor and counters, then the job's.
+     * Returns the job's status as it is now (a pause or cancel is seen here) and its records in flight.
+     */
+    async recordPage(
+      tx: DbClient,
+      key: JobStreamKey,
+      cursorJson: string,
+      records: number,
+    ): Promise<{ status: JobStatus | undefined; lag: number }> {
+      await tx.query(
+        `UPDATE ${streams} SET cursor = $4, pages = pages + 1, extracted = extracted + $5
+         WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+        [key.jobId, key.stream, partitionKey(key.partition), cursorJson, records],
+      );
+      const { rows } = await tx.query<{ status: JobStatus; lag: string }>(
+        `UPDATE ${jobs} SET extracted = extracted + $2, updated_at = now() WHERE id = $1
+         RETURNING status, extracted - loaded - failed AS lag`,
+        [key.jobId, records],
+      );
+      return { status: rows[0]?.status, lag: Number(rows[0]?.lag ?? 0) };
+    },
+    /** Records extracted but neither loaded nor failed yet. */
+    async lag(jobId: string): Promise<number> {
+      const { rows } = await db.query<{ lag: string }>(
+        `SELECT extracted - loaded - failed AS lag FROM ${jobs} WHERE id = $1`,
+        [jobId],
+      );
+      return Number(rows[0]?.lag ?? 0);
+    },
+    /**
+     * Adds the partitions of a partitioned stream (idempotent on redelivery); returns those not finished yet,
+     * which the parent row now waits for.
+     */
+    async addPartitions(jobId: string, stream: string, partitions: string[]): Promise<string[]> {
+      return db.transaction(async (tx) => {
+        await insertStreams(
+          tx,
+          jobId,
+          partitions.map((partition) => ({ stream, partition, status: 'queued' })),
+        );
+        const { rows } = await tx.query<{ partition: string }>(
+          `SELECT partition FROM ${streams} WHERE job_id = $1 AND stream = $2 AND partition <> '' AND status NOT IN ('done', 'failed', 'cancelled')`,
+          [jobId, stream],
+        );
+        await tx.query(
+          `UPDATE ${streams} SET children_pending = $3 WHERE job_id = $1 AND stream = $2 AND partition = ''`,
+          [jobId, stream, rows.length],
+        );
+        return rows.map((r) => r.partition);
+      });
+    },
+    /**
+     * Ends a stream (or partition; the last partition ends its parent). When a top-level stream ends, the
+     * waiting streams `readyToStart` picks from the job's stream states are queued; they are returned to publish.
+     */
+    async completeStream(
+      key: JobStreamKey,
+      status: 'done' | 'failed',
+      error: string | undefined,
+      readyToStart: (states: JobStreamState[]) => string[],
+    ): Promise<string[]> {
+      return db.transaction(async (tx) => {
+        const { rowCount } = await tx.query(
+          `UPDATE ${streams} SET status = $4, error = $5, finished_at = now()
+           WHERE job_id = $1 AND stream = $2 AND partition = $3 AND status <> ALL($6::text[])`,
+          [key.jobId, key.stream, partitionKey(key.partition), status, error ?? null, endedStreamStatuses],
+        );
+        if (rowCount === 0) return [];
+        if (key.partition !== null) {
+          const { rows } = await tx.query<{ children_pending: number }>(
+            `UPDATE ${streams} SET children_pending = children_pending - 1
+             WHERE job_id = $1 AND stream = $2 AND partition = '' RETURNING children_pending`,
+            [key.jobId, key.stream],
+          );
+          if (Number(rows[0]?.children_pending ?? 1) > 0) return [];
+          await tx.query(
+            `UPDATE ${streams} SET status = 'done', finished_at = now() WHERE job_id = $1 AND stream = $2 AND partition = ''`,
+            [key.jobId, key.stream],
+          );
+        }
+        const ready = readyToStart(await streamsOf(key.jobId, tx));
+        if (ready.length > 0) {
+          await tx.query(
+            `UPDATE ${streams} SET status = 'queued' WHERE job_id = $1 AND partition = '' AND stream = ANY($2::text[]) AND status = 'waiting'`,
+            [key.jobId, ready],
+          );
+        }
+        await tx.query(
+          `UPDATE ${jobs} SET streams_pending = streams_pending - 1, updated_at = now() WHERE id = $1`,
+          [key.jobId],
+        );
+        return ready;
+      });
+    },
+    /** Counts records that failed for good (their raw rows are marked failed in the same transaction). */
+    async recordFailed(tx: DbClient, key: JobStreamKey, records: number): Promise<void> {
+      await tx.query(
+        `UPDATE ${streams} SET failed = failed + $4 WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+        [key.jobId, key.stream, partitionKey(key.partition), records],
+      );
+      await tx.query(`UPDATE ${jobs} SET failed = failed + $2, updated_at = now() WHERE id = $1`, [
+        key.jobId,
+        records,
+      ]);
+    },
+    /**
+     * Counts loaded records in the load transaction: `loaded` of them, `fromFailed` of which had failed before
+     * (a replayed dead letter). Returns the job's counters.
+     */
+    async recordLoaded(
+      tx: DbClient,
+      key: JobStreamKey,
+      loaded: number,
+      fromFailed: number,
+      counts: LoadCounts,
+    ): Promise<JobCounters> {
+      await tx.query(
+        `UPDATE ${streams} SET loaded = loaded + $4, failed = failed - $5 WHERE job_id = $1 AND stream = $2 AND partition = $3`,
+        [key.jobId, key.stream, partitionKey(key.partition), loaded, fromFailed],
+      );
+      const { rows } = await tx.query<JobRow>(
+        `UPDATE ${jobs} SET loaded = loaded + $2, transformed = transformed + $2, failed = failed - $3,
+           inserted = inserted + $4, updated = updated + $5, unchanged = unchanged + $6, updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [key.jobId, loaded, fromFailed, counts.inserted, counts.updated, counts.unchanged],
+      );
+      return toJob(rows[0]!).counters;
     },
     async addError(jobId: string, error: Job['errors'][number], client: DbClient = db): Promise<void> {
       await client.query(
@@ -224,13 +449,13 @@ export function jobStore(db: Db, schema: string) {
                WHEN j.failed > 0 OR s.failed_streams > 0 THEN 'partial'
                ELSE 'succeeded' END AS status
            FROM ${jobs} j, s
-           WHERE j.id = $1 AND j.status IN ('running', 'partial') AND j.streams_pending = 0
+           WHERE j.id = $1 AND j.status = ANY($2::text[]) AND j.streams_pending = 0
              AND j.loaded + j.failed >= j.extracted
          )
          UPDATE ${jobs} j SET status = next.status, finished_at = now(), updated_at = now()
          FROM next WHERE j.id = next.id AND j.status <> next.status
          RETURNING j.*`,
-        [jobId],
+        [jobId, jobTransitions.finish.from],
       );
       return rows[0] ? toJob(rows[0]) : undefined;
     },
