@@ -18,3 +18,4 @@ export { formatIssues, type FieldIssue } from './validation.js';
 export { seededRandom } from './testing/seeded-random.js';
 export * from './vector/vector.js';
 export { pgvectorStore, type PgvectorStoreOptions } from './vector/pgvector-store.js';
+export * from './source/index.js';

@@ -6,3 +6,11 @@ export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.
 export { withDuplicateDelivery } from './duplicate-delivery.js';
 export { waitUntil } from './wait-until.js';
 export { testVectorStore, type VectorStoreSuiteOptions } from './vector-store-suite.js';
+export {
+  fakeDns,
+  privateAddressCases,
+  redirectingServer,
+  loopbackName,
+  publicName,
+  type PrivateAddressCase,
+} from './private-addresses.js';
