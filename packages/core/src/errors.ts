@@ -16,6 +16,8 @@ export type EtlErrorCode =
   | 'db_error'
   | 'unsupported'
   | 'timeout'
+  /** A stream's lease was taken over by a newer owner: this extractor's page is refused and it stops. */
+  | 'fenced'
   | 'internal';
 
 export interface EtlErrorOptions {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
 import type { QueueMessage } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConnectionEvent } from './connection.js';
 import { deleteRabbitmqQueues } from './delete-queues.js';
 import { rabbitmqQueue } from './rabbitmq-queue.js';
+import { startRelay } from './tcp-relay.fixture.js';
 
 const url = new URL(process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
 
@@ -16,42 +16,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
-/**
- * A loopback TCP relay to the broker that can go silent: existing connections stay open but no byte
- * passes either way — a network partition, which only heartbeats can detect. New connections flow.
- */
-async function startRelay() {
-  const pairs: { client: Socket; upstream: Socket; silent: boolean }[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(Number(url.port || 5672), url.hostname);
-    const pair = { client, upstream, silent: false };
-    pairs.push(pair);
-    client.on('data', (data) => void (pair.silent || upstream.write(data)));
-    upstream.on('data', (data) => void (pair.silent || client.write(data)));
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const relayed = new URL(url);
-  relayed.hostname = '127.0.0.1';
-  relayed.port = String((server.address() as { port: number }).port);
-  return {
-    url: relayed.toString(),
-    silenceExisting() {
-      for (const pair of pairs) pair.silent = true;
-    },
-    async close() {
-      for (const pair of pairs) {
-        pair.client.destroy();
-        pair.upstream.destroy();
-      }
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe('rabbitmqQueue heartbeats', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
@@ -59,7 +23,7 @@ describe('rabbitmqQueue heartbeats', () => {
   });
 
   it('a silent connection is detected by heartbeats; the adapter reconnects and a pending publish completes', async () => {
-    const relay = await startRelay();
+    const relay = await startRelay(url.toString());
     cleanups.push(() => relay.close());
     const options = {
       url: relay.url,

@@ -108,8 +108,23 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
     sub.generation = session.generation;
     sub.attaching = (async () => {
       const channel = await session.model.createChannel();
-      channel.on('error', () => undefined);
+      channel.on('error', (error: Error) => {
+        closeCauses.set(channel, error.message);
+      });
       channel.on('close', () => {
+        // Deliveries of a closed channel can no longer be acked; the broker requeues them for another consumer,
+        // so their handlers are told to stop (a consumer timeout closes the channel alone, a loss all of them).
+        const deliveries = inFlightOn.get(channel);
+        inFlightOn.delete(channel);
+        if (deliveries && deliveries.size > 0) {
+          const cause = closeCauses.get(channel) ?? (session.alive ? 'channel closed' : 'connection lost');
+          const reason = new EtlError(
+            'queue_error',
+            `the ${sub.stage} channel closed (${cause}); ${deliveries.size} deliveries will be redelivered`,
+            { plugin: 'rabbitmq' },
+          );
+          for (const delivery of deliveries) delivery.abort(reason);
+        }
         // A channel-level failure on a live connection: take a fresh channel after a pause.
         if (sub.channel !== channel || sub.cancelled || closing || !session.alive) return;
         sub.generation = undefined;
@@ -130,6 +145,10 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
     })();
     return sub.attaching;
   };
+
+  /** Abort controllers of the deliveries in flight on each consumer channel. */
+  const inFlightOn = new WeakMap<Channel, Set<AbortController>>();
+  const closeCauses = new WeakMap<Channel, string>();
 
   const onDelivery = (
     sub: ActiveSubscription,
@@ -177,13 +196,29 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
       );
       return;
     }
-    const message: QueueMessage = { id, stage: sub.stage, body, attempt, final: attempt >= opts.maxAttempts };
+    const delivery = new AbortController();
+    let deliveries = inFlightOn.get(channel);
+    if (!deliveries) inFlightOn.set(channel, (deliveries = new Set()));
+    deliveries.add(delivery);
+    const message: QueueMessage = {
+      id,
+      stage: sub.stage,
+      body,
+      attempt,
+      final: attempt >= opts.maxAttempts,
+      signal: delivery.signal,
+    };
     try {
       await sub.handler(message);
     } catch (error) {
-      await reroute(sub.stage, channel, session, raw, id, attempt, describeError(error));
+      // A delivery whose channel closed is the broker's again: neither a retry copy nor an ack.
+      if (!delivery.signal.aborted)
+        await reroute(sub.stage, channel, session, raw, id, attempt, describeError(error));
       return;
+    } finally {
+      deliveries.delete(delivery);
     }
+    if (delivery.signal.aborted) return;
     if (safely(() => channel.ack(raw))) acked.get(sub.stage)!.add(1);
   };
 

@@ -67,6 +67,10 @@ export interface RuntimeParts {
   progressIntervalMs: number;
   maxParallelStreams: number;
   maxInFlightRecords: number;
+  /** This engine instance, as the owner named on the stream leases it takes. */
+  workerId: string;
+  /** How long a stream lease lasts without renewal; renewed every third of it while the stream runs. */
+  streamLeaseMs: number;
   connectors: ReadonlyMap<string, Connector>;
   loader: Loader;
   integrations: ReturnType<typeof integrationStore>;

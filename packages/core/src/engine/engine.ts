@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
@@ -69,6 +71,11 @@ const optionsSchema = z.object({
    * memory whatever the speed of the source, across all processes (the counters live in the database).
    */
   maxInFlightRecords: z.number().int().min(1).default(20_000),
+  /**
+   * How long an extractor's lease on a stream lasts without renewal (renewed every third of it while it runs).
+   * A stream whose holder died is taken over once its lease expired.
+   */
+  streamLeaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
 });
 export type EngineOptions = z.input<typeof optionsSchema>;
 
@@ -129,6 +136,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     progressIntervalMs: opts.progressIntervalMs,
     maxParallelStreams: opts.maxParallelStreams,
     maxInFlightRecords: opts.maxInFlightRecords,
+    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    streamLeaseMs: opts.streamLeaseMs,
     connectors,
     loader,
     integrations,

@@ -11,6 +11,11 @@ export interface QueueMessage<T = unknown> {
   attempt: number;
   /** True when the adapter will dead-letter the message if this attempt fails. */
   final: boolean;
+  /**
+   * Aborted when the adapter can no longer acknowledge this delivery (its channel or connection closed): the
+   * broker hands the message to another consumer, so a long handler should stop instead of running on.
+   */
+  signal?: AbortSignal;
 }
 
 /** Resolving acknowledges the message; throwing sends it to retry, and after the last attempt to dead letters. */

@@ -56,7 +56,7 @@ export function extractStage(rt: EngineRuntime) {
       if (running) await emit({ type: 'job.status', jobId: job.id, status: 'running' });
     }
     const limit = limiterFor(job.integrationId);
-    await limit(() => extractStream(job, task, message, state.cursor, state.pages));
+    await limit(() => extractStream(job, task, message));
   }
 
   function limiterFor(integrationId: string) {
@@ -65,18 +65,34 @@ export function extractStage(rt: EngineRuntime) {
     return limit;
   }
 
-  async function extractStream(
-    job: Job,
-    task: ExtractTask,
-    message: QueueMessage,
-    savedCursor: unknown,
-    pages: number,
-  ) {
+  async function extractStream(job: Job, task: ExtractTask, message: QueueMessage) {
     const { connector, config } = await integrations.resolve(job.integrationId);
     const definition = connector.streams.find((d) => d.name === task.stream);
     if (!definition)
       throw new EtlError('invalid_input', `connector ${connector.name} has no stream "${task.stream}"`);
+    // One owner per stream: taking the lease fences every earlier holder (a redelivery's zombie, a duplicate).
+    const taken = await jobs.takeStreamLease(task, rt.workerId, rt.streamLeaseMs);
+    if (!taken) return;
+    const { lease } = taken;
+    const savedCursor = taken.cursor;
+    const pages = taken.pages;
     const abort = new AbortController();
+    // A delivery the queue can no longer acknowledge (its channel or connection closed) is redelivered
+    // elsewhere: this copy stops instead of running on next to the new one.
+    const onDeliveryLost = () => abort.abort();
+    message.signal?.addEventListener('abort', onDeliveryLost, { once: true });
+    if (message.signal?.aborted) abort.abort();
+    const renewal = setInterval(
+      () => {
+        jobs.renewStreamLease(lease).then(
+          (held) => held || abort.abort(),
+          // A failed renewal is not a loss: the next page commit checks the lease anyway.
+          () => undefined,
+        );
+      },
+      Math.max(Math.floor(rt.streamLeaseMs / 3), 100),
+    );
+    renewal.unref();
     const base = {
       integrationId: job.integrationId,
       jobId: job.id,
@@ -108,9 +124,10 @@ export function extractStage(rt: EngineRuntime) {
     };
 
     try {
-      await jobs.startStream(task);
       if (definition.partitioned && task.partition === null) {
         await fanOutPartitions(job, task, connector, base);
+        // The parent's partitions carry their own leases from here on.
+        await jobs.releaseStreamLease(lease);
         return;
       }
       if (pages > 0 || message.attempt > 1) {
@@ -141,6 +158,11 @@ export function extractStage(rt: EngineRuntime) {
       for (;;) {
         const result = await next;
         if (result.done) break;
+        if (abort.signal.aborted) {
+          // Lost delivery or lost lease: nothing of this page is written; the new owner reads it again.
+          stop();
+          return;
+        }
         const page = result.value;
         // Serialised before reading ahead: an extractor may reuse the objects it yielded for the next page.
         const records = JSON.stringify(
@@ -152,6 +174,8 @@ export function extractStage(rt: EngineRuntime) {
         next = source.next();
         next.catch(() => undefined);
         const written = await db.transaction(async (tx) => {
+          // The fencing check, first: a stale owner's page is refused whole (raw rows, checkpoint, counters).
+          await jobs.fenceStreamPage(tx, lease);
           const ids = recordCount
             ? await raw.insertPage(tx, {
                 jobId: job.id,
@@ -187,6 +211,8 @@ export function extractStage(rt: EngineRuntime) {
       await completeStream(job, task, 'done');
     } catch (error) {
       abort.abort();
+      // Fenced, or the delivery is gone: another owner has (or will get) the stream; stop without a trace.
+      if (isEtlError(error, 'fenced') || message.signal?.aborted) return;
       const permanent = isEtlError(error) && permanentCodes.has(error.code);
       if (!permanent && !message.final) throw error;
       const text = describeError(error);
@@ -198,6 +224,9 @@ export function extractStage(rt: EngineRuntime) {
       });
       await emit({ type: 'error', jobId: job.id, stage: 'extract', stream: task.stream, message: text });
       await completeStream(job, task, 'failed', text);
+    } finally {
+      clearInterval(renewal);
+      message.signal?.removeEventListener('abort', onDeliveryLost);
     }
   }
 

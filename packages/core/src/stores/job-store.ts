@@ -43,6 +43,16 @@ interface StreamRow {
   finished_at: string | Date | null;
 }
 
+/** The lease an extractor holds on one (job, stream, partition); `token` fences it against later owners. */
+export interface StreamLease {
+  jobId: string;
+  stream: string;
+  partition: string | null;
+  owner: string;
+  token: string;
+  leaseMs: number;
+}
+
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
 export function toJob(r: JobRow): Job {
@@ -290,13 +300,6 @@ export function jobStore(db: Db, schema: string) {
       return rows.map((r) => ({ jobId: r.job_id, stream: r.stream, partition: partitionOf(r.partition) }));
     },
     setStreamStatus,
-    async startStream(key: JobStreamKey): Promise<void> {
-      await db.query(
-        `UPDATE ${streams} SET status = 'running', started_at = coalesce(started_at, now())
-         WHERE job_id = $1 AND stream = $2 AND partition = $3`,
-        [key.jobId, key.stream, partitionKey(key.partition)],
-      );
-    },
     /**
      * Counts one durable page in the page transaction: the stream's cursor and counters, then the job's.
      * Returns the job's status as it is now (a pause or cancel is seen here) and its records in flight.
@@ -459,7 +462,70 @@ export function jobStore(db: Db, schema: string) {
       );
       return rows[0] ? toJob(rows[0]) : undefined;
     },
+
+    /**
+     * Takes the lease on a queued or running stream, bumping its fencing token: from now on only this owner's
+     * pages commit. Returns the stream's cursor and page count as of the takeover (read in the same statement,
+     * so no page committed by a previous owner is read twice), or undefined when the stream is not runnable.
+     */
+    async takeStreamLease(
+      key: JobStreamKey,
+      owner: string,
+      leaseMs: number,
+    ): Promise<{ lease: StreamLease; cursor: unknown; pages: number } | undefined> {
+      const { rows } = await db.query<{ lease_token: string; cursor: unknown; pages: number }>(
+        `UPDATE ${streams} SET lease_token = lease_token + 1, lease_owner = $4,
+           lease_expires_at = now() + $5 * interval '1 millisecond', status = 'running',
+           started_at = coalesce(started_at, now())
+         WHERE job_id = $1 AND stream = $2 AND partition = $3 AND status IN ('queued', 'running')
+         RETURNING lease_token, cursor, pages`,
+        [key.jobId, key.stream, partitionKey(key.partition), owner, leaseMs],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      return {
+        lease: { jobId: key.jobId, stream: key.stream, partition: key.partition, owner, token: String(row.lease_token), leaseMs },
+        cursor: row.cursor,
+        pages: row.pages,
+      };
+    },
+    /**
+     * The fencing check of a page commit, run first in the page's transaction: extends the lease if `lease` still
+     * owns the stream, otherwise throws `fenced` so the whole page (raw rows, checkpoint, counters) rolls back.
+     */
+    async fenceStreamPage(tx: DbClient, lease: StreamLease): Promise<void> {
+      const { rowCount } = await tx.query(
+        `UPDATE ${streams} SET lease_expires_at = now() + $5 * interval '1 millisecond'
+         WHERE job_id = $1 AND stream = $2 AND partition = $3 AND lease_token = $4`,
+        [lease.jobId, lease.stream, partitionKey(lease.partition), lease.token, lease.leaseMs],
+      );
+      if (rowCount === 0) throw fenced(lease);
+    },
+    /** Extends a held lease; false when another owner took the stream over (the holder must stop). */
+    async renewStreamLease(lease: StreamLease): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `UPDATE ${streams} SET lease_expires_at = now() + $5 * interval '1 millisecond'
+         WHERE job_id = $1 AND stream = $2 AND partition = $3 AND lease_token = $4 AND lease_expires_at IS NOT NULL`,
+        [lease.jobId, lease.stream, partitionKey(lease.partition), lease.token, lease.leaseMs],
+      );
+      return rowCount > 0;
+    },
+    /** Gives a held lease up (the stream finished, fanned out, or was handed back); a no-op once fenced. */
+    async releaseStreamLease(lease: StreamLease, client: DbClient = db): Promise<void> {
+      await client.query(
+        `UPDATE ${streams} SET lease_expires_at = NULL
+         WHERE job_id = $1 AND stream = $2 AND partition = $3 AND lease_token = $4`,
+        [lease.jobId, lease.stream, partitionKey(lease.partition), lease.token],
+      );
+    },
   };
+}
+
+function fenced(lease: StreamLease): EtlError {
+  return new EtlError(
+    'fenced',
+    `stream ${lease.stream}${lease.partition ? `/${lease.partition}` : ''} of job ${lease.jobId} was taken over by a newer extractor; lease ${lease.token} of ${lease.owner} is stale`,
+  );
 }
 
 export type JobStore = ReturnType<typeof jobStore>;
