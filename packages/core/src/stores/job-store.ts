@@ -484,7 +484,14 @@ export function jobStore(db: Db, schema: string) {
       const row = rows[0];
       if (!row) return undefined;
       return {
-        lease: { jobId: key.jobId, stream: key.stream, partition: key.partition, owner, token: String(row.lease_token), leaseMs },
+        lease: {
+          jobId: key.jobId,
+          stream: key.stream,
+          partition: key.partition,
+          owner,
+          token: String(row.lease_token),
+          leaseMs,
+        },
         cursor: row.cursor,
         pages: row.pages,
       };
