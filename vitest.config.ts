@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { defaultServerConditions } from 'vite';
+import { prepareTestServices } from './test-setup/services.js';
 
 const conditions = ['etl-source', ...defaultServerConditions];
 const resolve = { conditions };
@@ -11,10 +12,15 @@ const resolve = { conditions };
  */
 const inner = process.env.ETL_QUICKSTART_INNER === '1';
 
+/** PostgreSQL and RabbitMQ, probed once (see test-setup/services.ts): suites whose services are missing are left out. */
+const services = await prepareTestServices();
+const notRun = services.notRun;
+
 export default defineConfig({
   resolve,
   ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
   test: {
+    globalSetup: ['./test-setup/global-setup.ts'],
     projects: [
       {
         resolve,
@@ -22,7 +28,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'bench/**/*.test.ts'],
-          exclude: ['**/*.fault.test.ts', '**/*.browser.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: [
+            '**/*.fault.test.ts',
+            '**/*.browser.test.ts',
+            '**/node_modules/**',
+            '**/dist/**',
+            ...notRun,
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
@@ -38,6 +50,7 @@ export default defineConfig({
               test: {
                 name: 'faults',
                 include: ['packages/*/src/**/*.fault.test.ts', 'examples/**/test/**/*.fault.test.ts'],
+                exclude: ['**/node_modules/**', ...notRun],
                 testTimeout: 180_000,
                 hookTimeout: 120_000,
                 pool: 'forks',
@@ -51,6 +64,7 @@ export default defineConfig({
               test: {
                 name: 'browser',
                 include: ['packages/*/src/**/*.browser.test.ts', 'examples/**/test/**/*.browser.test.ts'],
+                exclude: ['**/node_modules/**', ...notRun],
                 testTimeout: 120_000,
                 hookTimeout: 120_000,
                 pool: 'forks',

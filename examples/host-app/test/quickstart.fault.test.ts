@@ -1,3 +1,4 @@
+// @etl-test-services postgres rabbitmq
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';

@@ -1,3 +1,4 @@
+// @etl-test-services postgres rabbitmq
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// @etl-test-services postgres
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, memoryQueue, type Engine, type EngineEvent, type Job } from '@etl/core';
 import { openTestDb, type TestDb } from '@etl/core/testing';

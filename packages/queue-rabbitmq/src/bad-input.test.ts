@@ -1,3 +1,4 @@
+// @etl-test-services rabbitmq
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isEtlError } from '@etl/core';

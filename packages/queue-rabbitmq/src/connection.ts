@@ -12,6 +12,8 @@ export interface Session {
 
 export interface ConnectionOptions {
   url: string;
+  /** Shown by the broker for this connection (`connection_name`). */
+  connectionName: string;
   connectTimeoutMs: number;
   heartbeatSeconds: number;
   reconnectInitialDelayMs: number;
@@ -198,7 +200,10 @@ export class BrokerConnection {
   private async open(): Promise<void> {
     const timeoutMs = this.options.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    const attempt = connect(this.connectUrl(), { timeout: timeoutMs });
+    const attempt = connect(this.connectUrl(), {
+      timeout: timeoutMs,
+      clientProperties: { connection_name: this.options.connectionName },
+    });
     let model: ChannelModel;
     try {
       model = await Promise.race([

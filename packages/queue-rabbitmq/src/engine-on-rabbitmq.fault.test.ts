@@ -1,3 +1,4 @@
+// @etl-test-services postgres rabbitmq
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -10,20 +11,23 @@ import {
   waitUntil as until,
 } from '@etl/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerControl } from './broker-control.js';
+import { brokerControl, type BrokerControl } from './broker-control.js';
 import { deleteRabbitmqQueues } from './delete-queues.js';
 import { rabbitmqQueue, type RabbitmqQueue } from './rabbitmq-queue.js';
 
-const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const brokerUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECRET = 'rabbit-fault-secret-key-0123456789';
 
 describe('the engine on RabbitMQ under faults', () => {
   let t: TestDb;
+  let broker: BrokerControl;
   const prefixes: string[] = [];
+  /** Connections named after the prefix, so the test closes only its own. */
   const queueOptions = (prefix: string) => ({
-    url,
+    url: broker.url,
     prefix,
+    connectionName: prefix,
     maxAttempts: 3,
     retryDelaysMs: [100, 200],
     heartbeatSeconds: 5,
@@ -70,15 +74,17 @@ describe('the engine on RabbitMQ under faults', () => {
 
   beforeAll(async () => {
     t = await openTestDb('postgres', { max: 12 });
+    broker = await brokerControl();
   });
 
   afterAll(async () => {
-    await brokerControl.startApp();
-    for (const prefix of prefixes) await deleteRabbitmqQueues(queueOptions(prefix));
+    await broker?.start();
+    for (const prefix of prefixes) await deleteRabbitmqQueues({ ...queueOptions(prefix), url: brokerUrl });
+    await broker?.close();
     await t?.close();
   });
 
-  it('stop_app / start_app while 10,000 records flow → exactly 10,000 rows, job succeeded untouched', async () => {
+  it('a broker outage while 10,000 records flow → exactly 10,000 rows, job succeeded untouched', async () => {
     const { queue, events } = freshQueue();
     const engine = await engineOn(queue);
     try {
@@ -96,10 +102,10 @@ describe('the engine on RabbitMQ under faults', () => {
       // The broker goes away while records are still being extracted, published and loaded.
       expect(await count('work_items', integration.id)).toBeLessThan(10_000);
       try {
-        await brokerControl.stopApp();
+        await broker.stop();
         await new Promise((resolve) => setTimeout(resolve, 1_500));
       } finally {
-        await brokerControl.startApp();
+        await broker.start();
       }
       const finished = await engine.jobs.waitFor(job.id, { timeoutMs: 120_000 });
       expect(finished.status, JSON.stringify(finished.errors)).toBe('succeeded');
@@ -109,14 +115,14 @@ describe('the engine on RabbitMQ under faults', () => {
       expect(stats.map((s) => s.deadLetters)).toEqual([0, 0, 0]);
       expect(events).toContain('lost');
     } finally {
-      await brokerControl.startApp();
+      await broker.start();
       await engine.stop();
       await queue.close();
     }
   });
 
-  it('close_all_connections mid-job → consumers come back and the job finishes', async () => {
-    const { queue, events } = freshQueue();
+  it('the broker closes our connection mid-job → consumers come back and the job finishes', async () => {
+    const { prefix, queue, events } = freshQueue();
     const engine = await engineOn(queue);
     try {
       await engine.startWorkers();
@@ -126,7 +132,7 @@ describe('the engine on RabbitMQ under faults', () => {
         'close-all',
       );
       await until(async () => (await count('work_items', integration.id)) >= 500, 60_000, '500 rows loaded');
-      await brokerControl.closeAllConnections();
+      expect(await broker.closeConnections(prefix)).toBe(1);
       const finished = await engine.jobs.waitFor(job.id, { timeoutMs: 90_000 });
       expect(finished.status, JSON.stringify(finished.errors)).toBe('succeeded');
       expect(await count('work_items', integration.id)).toBe(3_000);

@@ -1,3 +1,4 @@
+// @etl-test-services rabbitmq
 import { randomBytes } from 'node:crypto';
 import type { QueueMessage } from '@etl/core';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -37,6 +37,11 @@ export const rabbitmqOptionsSchema = z.strictObject({
   reconnectMaxDelayMs: z.number().int().min(10).max(600_000).default(10_000),
   /** Quorum queues only: redeliveries without an ack (crashed consumers) before the broker dead-letters. */
   deliveryLimit: z.number().int().min(1).max(1_000).default(20),
+  /**
+   * The name the broker shows for this adapter's connections (the `connection_name` client property), so
+   * an operator can tell deployments apart and close exactly one's connections. Default `etl <prefix>`.
+   */
+  connectionName: z.string().min(1).max(255).optional(),
   /** Management HTTP API (`http://user:password@host:15672`) for broker-wide rates and unacked counts. */
   managementUrl: httpUrl.optional(),
 });

@@ -1,3 +1,4 @@
+// @etl-test-services rabbitmq
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'amqplib';

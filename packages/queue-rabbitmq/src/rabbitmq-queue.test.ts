@@ -1,3 +1,4 @@
+// @etl-test-services rabbitmq
 import { randomBytes } from 'node:crypto';
 import { testQueueAdapter } from '@etl/core/testing';
 import { describe } from 'vitest';

@@ -73,6 +73,7 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
 
   const connection = new BrokerConnection({
     url: opts.url,
+    connectionName: opts.connectionName ?? `etl ${opts.prefix}`,
     connectTimeoutMs: opts.connectTimeoutMs,
     heartbeatSeconds: opts.heartbeatSeconds,
     reconnectInitialDelayMs: opts.reconnectInitialDelayMs,

@@ -1,3 +1,4 @@
+// @etl-test-services postgres-optional
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from './engine.js';
 import type { Engine } from './engine-types.js';
@@ -8,10 +9,11 @@ import { migrate } from '../db/migrate.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
 import { withDuplicateDelivery } from '../testing/duplicate-delivery.js';
 import { syntheticConnector, type SyntheticConfig } from '../testing/synthetic.js';
+import { testDbKinds } from '../testing/services.js';
 
 const SECRET = 'engine-test-secret-key-0123456789';
 
-describe.each(['pglite', 'postgres'] as const)('engine on %s', (kind) => {
+describe.each(testDbKinds())('engine on %s', (kind) => {
   let t: TestDb;
   let engine: Engine;
   const q = (sql: string, values?: unknown[]) =>

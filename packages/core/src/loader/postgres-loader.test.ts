@@ -1,11 +1,13 @@
+// @etl-test-services postgres-optional
 import { createEngine } from '../engine/engine.js';
 import { memoryQueue } from '../queue/memory-queue.js';
 import { postgresLoader } from './postgres-loader.js';
 import { entityTables } from '../model/canonical.js';
 import { openTestDb } from '../testing/db.js';
 import { testLoader } from '../testing/loader-suite.js';
+import { testDbKinds } from '../testing/services.js';
 
-for (const kind of ['pglite', 'postgres'] as const) {
+for (const kind of testDbKinds()) {
   testLoader({
     async create() {
       const t = await openTestDb(kind);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { openDb, pgDb, quoteIdent, type Db } from '../db/db.js';
 import { EtlError } from '../errors.js';
+import { testServiceAvailable } from './services.js';
 
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -31,6 +32,13 @@ export async function openTestDb(
     return { db: opened.db, schema, kind, close: opened.close };
   }
   const url = process.env.DATABASE_URL ?? defaultDatabaseUrl;
+  if (!testServiceAvailable('postgres')) {
+    throw new EtlError(
+      'unreachable',
+      `PostgreSQL is not part of this test run (unreachable at ${url}); a file that needs it declares ` +
+        "'@etl-test-services postgres' in its first lines, so the run leaves it out",
+    );
+  }
   const pg = await import('pg');
   const pool = new pg.default.Pool({
     connectionString: url,

@@ -14,3 +14,5 @@ export {
   publicName,
   type PrivateAddressCase,
 } from './private-addresses.js';
+export { testServiceAvailable, testDbKinds, type TestService } from './services.js';
+export { startFaultProxy, type FaultProxy } from './fault-proxy.js';
