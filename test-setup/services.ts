@@ -201,18 +201,14 @@ export async function prepareTestServices(): Promise<TestServices> {
 /** The one line a run without some services ends with; undefined when nothing was left out. */
 export function notRunLine(services: TestServices): string | undefined {
   if (services.missing.length === 0) return undefined;
-  const optional = services.missing.map((m) => m.service).filter((s) => s === 'postgres');
-  const names = services.notRun.map((f) =>
-    f.replace(/^(packages|examples)\//, '').replace(/\.test\.ts$/, ''),
-  );
-  const partial = services.partial.map((f) =>
-    f.replace(/^(packages|examples)\//, '').replace(/\.test\.ts$/, ''),
-  );
+  const short = (f: string) => f.replace(/^(packages|examples)\//, '').replace(/\.test\.ts$/, '');
+  const names = services.notRun.map(short);
+  // Only PostgreSQL has optional cases (files that also cover embedded PGlite).
+  const partial = services.missing.some((m) => m.service === 'postgres') ? services.partial.map(short) : [];
   return (
-    `Not run — ${services.missing.map((m) => m.reason).join('; ')}: ${names.length} suites (${names.join(', ')})` +
-    (partial.length > 0
-      ? ` and the ${services.missing.map((m) => m.service).join('/')} cases of ${partial.join(', ')}`
-      : '') +
+    `Not run (${[...services.missing.map((m) => m.reason), ...services.notes].join('; ')}): ` +
+    `${names.length} suites (${names.join(', ')})` +
+    (partial.length > 0 ? ` and the PostgreSQL cases of ${partial.join(', ')}` : '') +
     '. To run them: docker compose up -d postgres rabbitmq, or set DATABASE_URL and RABBITMQ_URL.'
   );
 }

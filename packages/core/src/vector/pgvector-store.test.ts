@@ -26,9 +26,7 @@ if (withPostgres) {
   await probe.close();
 }
 
-if (!withPostgres) {
-  // nothing more to run
-} else if (pgvectorInstalled) {
+if (pgvectorInstalled) {
   describe('pgvector on PostgreSQL', () => {
     let testDb: TestDb;
     testVectorStore({
@@ -39,7 +37,7 @@ if (!withPostgres) {
       cleanup: () => testDb.close(),
     });
   });
-} else {
+} else if (withPostgres) {
   describe('pgvector on PostgreSQL without the extension', () => {
     let testDb: TestDb;
     beforeAll(async () => {
