@@ -1,3 +1,4 @@
+// @etl-test-services postgres rabbitmq
 import { randomBytes } from 'node:crypto';
 import { createEngine, type Connector, type QueueMessage } from '@etl/core';
 import { openTestDb, syntheticConnector, waitUntil, type TestDb } from '@etl/core/testing';
