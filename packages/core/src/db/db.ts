@@ -103,24 +103,66 @@ export interface OpenedDb {
   close(): Promise<void>;
 }
 
+/** Time limits of the pool `openDb` opens; every wait on PostgreSQL is bounded. */
+export interface DbTimeouts {
+  /** Connecting, TLS and authentication included; a database that accepts and never answers fails here. */
+  connectTimeoutMs?: number;
+  /** An idle pooled connection is closed after this long. */
+  idleTimeoutMs?: number;
+  /** Server-side `statement_timeout` of every statement. */
+  statementTimeoutMs?: number;
+  /** Client-side limit of one query (a hung server or network); a little above the statement timeout. */
+  queryTimeoutMs?: number;
+}
+
+/** Safe defaults: start-up against a hung database fails within 10 s; no statement runs for over a minute. */
+export const defaultDbTimeouts: Required<DbTimeouts> = {
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  statementTimeoutMs: 60_000,
+  queryTimeoutMs: 65_000,
+};
+
 /**
  * Opens a database for hosts that do not bring their own: PostgreSQL when `url` is given,
- * otherwise embedded PGlite (in memory, or persisted in `dataDir`) with the pgvector extension available.
+ * otherwise embedded PGlite (in memory, or persisted in `dataDir`). The PostgreSQL pool has connect, idle,
+ * statement and query timeouts (`defaultDbTimeouts`, each overridable).
  */
 export async function openDb(
-  options: { url?: string; dataDir?: string; max?: number } = {},
+  options: { url?: string; dataDir?: string; max?: number } & DbTimeouts = {},
 ): Promise<OpenedDb> {
   if (options.url) {
+    const limits = { ...defaultDbTimeouts };
+    for (const key of Object.keys(limits) as (keyof DbTimeouts)[]) {
+      const value = options[key];
+      if (value === undefined) continue;
+      if (!Number.isInteger(value) || value < 1 || value > 3_600_000) {
+        throw new EtlError(
+          'invalid_config',
+          `openDb ${key}: must be an integer from 1 to 3600000 ms, got ${value}`,
+        );
+      }
+      limits[key] = value;
+    }
     const pg = await import('pg');
-    const pool = new pg.default.Pool({ connectionString: options.url, max: options.max ?? 10 });
+    const pool = new pg.default.Pool({
+      connectionString: options.url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: limits.connectTimeoutMs,
+      idleTimeoutMillis: limits.idleTimeoutMs,
+      statement_timeout: limits.statementTimeoutMs,
+      query_timeout: limits.queryTimeoutMs,
+    });
     pool.on('error', () => undefined);
     try {
       await pool.query('SELECT 1');
     } catch (error) {
-      await pool.end();
-      throw new EtlError('unreachable', `cannot connect to PostgreSQL at ${options.url}: ${String(error)}`, {
-        cause: error,
-      });
+      await pool.end().catch(() => undefined);
+      throw new EtlError(
+        'unreachable',
+        `cannot connect to PostgreSQL at ${safeDbUrl(options.url)} within ${limits.connectTimeoutMs} ms: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     return { db: pgDb(pool), kind: 'postgres', close: () => pool.end() };
   }
@@ -140,4 +182,15 @@ export function quoteIdent(name: string): string {
     );
   }
   return `"${name}"`;
+}
+
+/** A database URL without its password, for messages. */
+function safeDbUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(invalid url)';
+  }
 }
