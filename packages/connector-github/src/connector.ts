@@ -27,6 +27,7 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
     name: settings.name,
     configSchema: githubConfigSchema,
     secretFields,
+    originField: 'baseUrl',
     streams: [
       { name: STREAMS.repositories, primaryKey: ['node_id'], partitioned: true },
       { name: STREAMS.pullRequests, primaryKey: ['id'], cursorField: 'updatedAt', partitioned: true },

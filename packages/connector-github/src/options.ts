@@ -7,12 +7,12 @@ const id = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must
  * `token` and `app.privateKey` are secrets (see `secretFields`).
  */
 export const githubConfigSchema = z
-  .object({
+  .strictObject({
     /** A personal access token (classic or fine-grained) or an installation token. */
     token: z.string().min(1, 'must not be empty').optional(),
     /** GitHub App credentials, instead of a token: the connector mints installation tokens itself. */
     app: z
-      .object({
+      .strictObject({
         appId: id,
         privateKey: z.string().min(1, 'must not be empty'),
         installationId: id,

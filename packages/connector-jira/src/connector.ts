@@ -90,6 +90,7 @@ export function jiraConnector(options: JiraConnectorOptions = {}): Connector<Jir
     name,
     configSchema: jiraIntegrationConfigSchema,
     secretFields: ['apiToken'],
+    originField: 'siteUrl',
     streams: jiraStreamDefinitions,
     extractor: new JiraExtractor(),
     transformer: new JiraTransformer(),

@@ -28,4 +28,15 @@ describe('EtlError', () => {
     );
     expect(describeError(new Error('x very-private-value-42'))).toBe('x [redacted]');
   });
+
+  it('keeps messages readable: field names followed by their error are not taken for secrets', () => {
+    registerSecret('short');
+    expect(redact('apiToken: must not be empty')).toBe('apiToken: must not be empty');
+    expect(redact('re-enter token: the site changed')).toBe('re-enter token: the site changed');
+    expect(redact('invalid config — password: required; secret: too short')).toBe(
+      'invalid config — password: required; secret: too short',
+    );
+    expect(redact('token: tok-12345 was refused')).toBe('token: [redacted] was refused');
+    expect(redact('?access_token=abcdef&x=1')).toBe('?access_token=[redacted]&x=1');
+  });
 });

@@ -30,31 +30,46 @@ export interface EtlErrorOptions {
   details?: unknown;
 }
 
-const SECRET_PATTERNS: RegExp[] = [
-  /(authorization["']?\s*[:=]\s*["']?)(basic|bearer|token)\s+[^\s"',}]+/gi,
-  /((?:api[_-]?token|token|password|secret|private[_-]?key|apikey|access[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',}&]+/gi,
-  /(:\/\/[^:/\s]+:)[^@/\s]+(?=@)/g,
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g,
+/** A secret-looking value: long, or with a digit or symbol (so `apiToken: must not be empty` stays readable). */
+const credentialLike = /^(?=.{20,}|.*[0-9_./+=~])[^\s"',}&]{6,}$/;
+
+const SECRET_PATTERNS: { pattern: RegExp; keep?: (value: string) => boolean }[] = [
+  { pattern: /(authorization["']?\s*[:=]\s*["']?)(basic|bearer|token)\s+[^\s"',}]+/gi },
+  // Quoted (`"apiToken":"…"`) or assigned without spaces (`token=…` in a query or env line): always a value.
+  {
+    pattern:
+      /((?:api[_-]?token|token|password|secret|private[_-]?key|apikey|access[_-]?key)(?:"\s*:\s*"|'\s*:\s*'|=))[^\s"',}&]+/gi,
+  },
+  // `token: …` in prose is often a field name and its error message: redacted only when the value looks secret.
+  {
+    pattern:
+      /((?:api[_-]?token|token|password|secret|private[_-]?key|apikey|access[_-]?key):\s*["']?)([^\s"',}&]+)/gi,
+    keep: (value) => !credentialLike.test(value),
+  },
+  { pattern: /(:\/\/[^:/\s]+:)[^@/\s]+(?=@)/g },
+  { pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g },
 ];
 
 const knownSecrets = new Set<string>();
 
 /**
  * Registers a secret value so that it is redacted from every EtlError message created afterwards.
- * Connectors call this with their tokens at construction.
+ * Connectors call this with their tokens at construction. Values shorter than 8 characters are ignored: they
+ * would garble ordinary words in every message.
  */
 export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 4) knownSecrets.add(value);
+  if (value && value.length >= 8) knownSecrets.add(value);
 }
 
 /** Removes tokens, passwords and credentials in URLs from a string. */
 export function redact(text: string): string {
   let out = text;
   for (const secret of knownSecrets) out = out.split(secret).join('[redacted]');
-  for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (match, prefix: string) =>
-      typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}[redacted]` : '[redacted]',
-    );
+  for (const { pattern, keep } of SECRET_PATTERNS) {
+    out = out.replace(pattern, (match, prefix: unknown, value: unknown) => {
+      if (keep && typeof value === 'string' && keep(value)) return match;
+      return typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}[redacted]` : '[redacted]';
+    });
   }
   return out;
 }

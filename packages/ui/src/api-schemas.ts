@@ -17,7 +17,13 @@ export const jobListQuery = z.strictObject({
   offset: pageOffset,
 });
 
-const window = z.strictObject({ from: isoDate.optional(), to: isoDate.optional() });
+const fromNotAfterTo = (w: { from?: string; to?: string }) =>
+  !w.from || !w.to || Date.parse(w.from) <= Date.parse(w.to);
+const fromAfterTo = { message: 'from must not be after to', path: ['from'] };
+
+const window = z
+  .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
+  .refine(fromNotAfterTo, fromAfterTo);
 
 export const startJobBody = z.strictObject({
   integrationId: id,
@@ -52,7 +58,9 @@ const replayOptions = { dryRun: z.boolean().default(false) };
 export const replayBody = z.union([
   z.strictObject({ jobId: id, ...replayOptions }),
   z.strictObject({ integrationId: id, stream: z.string().min(1).max(100).optional(), ...replayOptions }),
-  z.strictObject({ from: isoDate, to: isoDate, integrationId: id.optional(), ...replayOptions }),
+  z
+    .strictObject({ from: isoDate, to: isoDate, integrationId: id.optional(), ...replayOptions })
+    .refine(fromNotAfterTo, fromAfterTo),
 ]);
 
 const config = z.record(z.string().max(200), z.unknown());
@@ -74,6 +82,9 @@ export const updateIntegrationBody = z
     enabled: z.boolean().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+
+/** A connection test: of the stored config, or of unsaved `config` changes merged over it. */
+export const testIntegrationBody = z.strictObject({ config: config.optional() });
 
 export const mappingsBody = mappingsSchema;
 

@@ -5,6 +5,7 @@ import { basePath } from 'hono/route';
 import { z } from 'zod';
 import { errorBody, errorResponse, httpRefusal } from './http-errors.js';
 import { crossSiteGuard, writeGuard } from './request-guards.js';
+import { cleanUrlGuard } from './request-input.js';
 import { integrationRoutes } from './routes/integration-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { queueRoutes } from './routes/queue-routes.js';
@@ -109,6 +110,7 @@ export function createEtlUi(options: EtlUiOptions): Hono {
     c.header('X-Content-Type-Options', 'nosniff');
   });
   api.use('*', crossSiteGuard(opts.allowedOrigins));
+  api.use('*', cleanUrlGuard());
   api.use(
     '*',
     bodyLimit({

@@ -59,6 +59,8 @@ export function errorResponse(c: Context, error: unknown): Response {
     return c.json(errorBody(error.code, plainMessage(error.message), issuesOf(error.details)), status);
   }
   if (error instanceof HTTPException) {
+    // The host's middleware answered (basic auth's 401 with its WWW-Authenticate): its response passes unchanged.
+    if (error.res) return error.getResponse();
     const status = error.status as ContentfulStatusCode;
     const code = (error.cause as { code?: string } | undefined)?.code ?? 'http_' + status;
     return c.json(errorBody(code, error.message), status);

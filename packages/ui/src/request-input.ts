@@ -1,5 +1,5 @@
-import { EtlError } from '@etl/core';
-import type { Context } from 'hono';
+import { EtlError, assertCleanInput } from '@etl/core';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { httpRefusal } from './http-errors.js';
 
@@ -30,10 +30,41 @@ export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): 
   } catch (error) {
     throw new EtlError('invalid_input', `malformed JSON body: ${(error as Error).message}`, { plugin: 'ui' });
   }
+  assertCleanInput(value, 'request body', 'ui');
   return parseInput('request body', schema, value);
 }
 
 /** Validates the query string (every value a string; repeated keys keep the last). */
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   return parseInput('query', schema, c.req.query());
+}
+
+/**
+ * Refuses, before any route runs, a path or query string with NUL characters or lone surrogates (400 naming
+ * the parameter): no route has to remember it, and nothing malformed reaches the database.
+ */
+export function cleanUrlGuard(): MiddlewareHandler {
+  return async (c, next) => {
+    const url = new URL(c.req.url);
+    const decode = (part: string, what: string) => {
+      try {
+        return decodeURIComponent(part.replace(/\+/g, ' '));
+      } catch {
+        throw new EtlError('invalid_input', `${what}: is not valid percent-encoded UTF-8`, {
+          plugin: 'ui',
+          details: [{ path: what, message: 'is not valid percent-encoded UTF-8' }],
+        });
+      }
+    };
+    const path = decode(url.pathname, 'path');
+    const query: Record<string, string[]> = {};
+    for (const pair of url.search.slice(1).split('&').filter(Boolean)) {
+      const [rawKey = '', ...rest] = pair.split('=');
+      const key = decode(rawKey, 'query');
+      (query[key] ??= []).push(decode(rest.join('='), `query.${key}`));
+    }
+    assertCleanInput({ path }, 'request URL', 'ui');
+    assertCleanInput(query, 'query', 'ui');
+    await next();
+  };
 }

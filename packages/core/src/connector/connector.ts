@@ -114,6 +114,12 @@ export interface Connector<C = any> {
   configSchema: z.ZodType<C>;
   /** Dotted paths of config fields that are secrets: encrypted at rest, masked on read, never logged. */
   secretFields?: string[];
+  /**
+   * Dotted path of the config field holding the source's URL (`siteUrl`, `baseUrl`). Stored secrets are bound
+   * to its origin (scheme + host + port): they are only ever sent there, and changing it needs them again.
+   * Without it, every URL in the config counts.
+   */
+  originField?: string;
   streams: StreamDefinition[];
   extractor: Extractor<C>;
   transformer: Transformer<C>;

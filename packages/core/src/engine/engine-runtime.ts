@@ -173,7 +173,8 @@ export function engineRuntime(parts: RuntimeParts) {
     const stamp = await integrations.transformStamp(integrationId);
     const cached = contexts.get(integrationId);
     if (cached && cached.stamp === stamp) return cached.context;
-    const { connector, config } = await integrations.resolve(integrationId);
+    // Transformers never call the source: they get the config with its secrets masked, not decrypted.
+    const { connector, config } = await integrations.resolveWithoutSecrets(integrationId);
     const context = {
       connector,
       config,

@@ -35,6 +35,26 @@ export interface UpdateIntegrationInput {
   enabled?: boolean;
 }
 
+/** What `secrets.rotate()` did. */
+export interface SecretRotation {
+  /** The key every secret is now encrypted with. */
+  keyId: string | null;
+  integrations: number;
+  secrets: number;
+  /** Integrations left as they were (their connector is not registered in this process). */
+  skipped: { id: string; name: string; reason: string }[];
+}
+
+/** One key of the ring (or found on stored values) and the integrations whose secrets it encrypts. */
+export interface SecretKeyUsage {
+  keyId: string;
+  /** New values are encrypted with it. */
+  current: boolean;
+  /** False for a key found on stored values that the ring no longer has: those secrets cannot be opened. */
+  inKeyring: boolean;
+  integrations: { id: string; name: string }[];
+}
+
 export interface RawRowSummary {
   id: string;
   jobId: string;
@@ -96,7 +116,18 @@ export interface Engine {
     list(): Promise<Integration[]>;
     update(id: string, patch: UpdateIntegrationInput): Promise<Integration>;
     delete(id: string): Promise<void>;
-    test(id: string): Promise<CheckResult>;
+    /**
+     * Tests the connection with the stored config, or with unsaved `changes` merged over it (nothing is saved;
+     * a changed URL needs its secrets in `changes`, as `update` does).
+     */
+    test(id: string, changes?: { config?: Record<string, unknown> }): Promise<CheckResult>;
+  };
+  /** The keyring of secret config fields. */
+  secrets: {
+    /** Re-encrypts every stored secret with the current (first) key, after which older keys can be retired. */
+    rotate(): Promise<SecretRotation>;
+    /** Which key encrypts which integrations' secrets; a key with none can be removed from the ring. */
+    usage(): Promise<SecretKeyUsage[]>;
   };
   mappings: {
     get(integrationId: string): Promise<{ version: number; mappings: Mappings }>;

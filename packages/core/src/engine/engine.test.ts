@@ -387,7 +387,7 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
       integration.id,
     ]);
     expect(String(stored.rows[0]!.c)).not.toContain('SUPER-SECRET');
-    expect(String(stored.rows[0]!.c)).toContain('enc:v1:');
+    expect(String(stored.rows[0]!.c)).toContain('enc:v2:default:');
     const renamed = await engine.integrations.update(integration.id, {
       name: 'renamed',
       config: { token: '••••••', records: 5 },
@@ -404,7 +404,10 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
       connectors: [syntheticConnector()],
       secretKey: 'a-different-key-entirely',
     });
-    await expect(wrongKey.integrations.test(integration.id)).rejects.toThrow(/secret key differs/);
+    expect(await wrongKey.integrations.test(integration.id)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/cannot decrypt a stored secret with key "default": the key differs/),
+    });
     const noKey = await createEngine({
       db: t.db,
       schema: t.schema,

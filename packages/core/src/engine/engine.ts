@@ -5,7 +5,7 @@ import type { Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
 import { engineRuntime, invalidInput, type ExtractTask } from './engine-runtime.js';
 import type { Engine, WorkerOptions } from './engine-types.js';
-import { EtlError, describeError } from '../errors.js';
+import { EtlError, describeError, isEtlError } from '../errors.js';
 import { eventLog } from '../stores/event-log.js';
 import { extractStage } from '../stages/extract-stage.js';
 import { checkpointStore } from '../stores/checkpoint-store.js';
@@ -22,7 +22,8 @@ import { postgresLoader } from '../loader/postgres-loader.js';
 import type { QueueAdapter, QueueMessage, Stage, Subscription } from '../queue/queue.js';
 import { rateLimitBudgets } from '../stores/rate-limit.js';
 import { replayer } from '../stages/replay.js';
-import { secretBox } from '../stores/secrets.js';
+import { secretKeySchema, secretKeyring } from '../stores/secrets.js';
+import { assertCleanInput } from '../validation.js';
 import { transformAndLoadStages } from '../stages/transform-load-stages.js';
 
 const optionsSchema = z.object({
@@ -56,6 +57,15 @@ const optionsSchema = z.object({
     .default('etl'),
   /** Key for secret config fields (AES-256-GCM); required once an integration has secrets. */
   secretKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * A keyring instead of `secretKey`: the first key encrypts new values, every key decrypts. Rotate by putting a
+   * new key first and calling `engine.secrets.rotate()`; remove an old key once `secrets.usage()` shows it unused.
+   */
+  secretKeys: z
+    .array(secretKeySchema)
+    .min(1, 'give at least one key')
+    .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, 'key ids must be unique')
+    .optional(),
   loader: z.custom<Loader>((v) => !!v && typeof (v as Loader).load === 'function').optional(),
   /** Raw records per transform message. */
   batchSize: z.number().int().min(1).max(10_000).default(500),
@@ -90,6 +100,10 @@ const startJobSchema = z.strictObject({
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
     })
+    .refine((w) => !w.from || !w.to || Date.parse(w.from) <= Date.parse(w.to), {
+      message: 'from must not be after to',
+      path: ['from'],
+    })
     .optional(),
   requestedBy: z.string().max(200).optional(),
 });
@@ -119,7 +133,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const loader = opts.loader ?? postgresLoader({ schema });
   await loader.migrate?.();
-  const integrations = integrationStore(db, schema, connectors, secretBox(opts.secretKey));
+  if (opts.secretKey && opts.secretKeys) {
+    throw new EtlError(
+      'invalid_config',
+      'invalid createEngine options — give secretKey or secretKeys, not both',
+    );
+  }
+  const keyring = secretKeyring(
+    opts.secretKeys ?? (opts.secretKey ? [{ id: 'default', key: opts.secretKey }] : []),
+  );
+  const integrations = integrationStore(db, schema, connectors, keyring);
   const jobs = jobStore(db, schema);
   const raw = rawStore(db, schema);
   const mappings = mappingStore(db, schema, (id) => integrations.get(id));
@@ -154,6 +177,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const replay = replayer(rt);
 
   async function startJob(input: StartJobInput): Promise<Job> {
+    assertCleanInput(input, 'job');
     const parsed = startJobSchema.safeParse(input);
     if (!parsed.success) throw invalidInput('job', parsed.error);
     const { integrationId, mode, window, requestedBy } = parsed.data;
@@ -266,8 +290,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       list: () => integrations.list(),
       update: (id, patch) => integrations.update(id, patch),
       delete: (id) => integrations.delete(id),
-      async test(id) {
-        const { connector, config } = await integrations.resolve(id);
+      async test(id, changes) {
+        let resolved: { connector: Connector; config: unknown };
+        try {
+          resolved =
+            changes?.config === undefined
+              ? await integrations.resolve(id)
+              : await integrations.draft(id, changes.config);
+        } catch (error) {
+          // A secret that cannot be opened is the answer of the test, not a server error.
+          if (isEtlError(error, 'secret_key')) return { ok: false, message: describeError(error) };
+          throw error;
+        }
+        const { connector, config } = resolved;
         if (!connector.check)
           return { ok: true, message: `${connector.name} has no connection check; config is valid` };
         try {
@@ -277,11 +312,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         }
       },
     },
+    secrets: {
+      rotate: () => integrations.rotate(),
+      usage: () => integrations.keyUsage(),
+    },
     mappings: {
       async get(integrationId) {
         const current = await mappings.current(integrationId);
         if (current.version > 0) return current;
-        const { connector } = await integrations.resolve(integrationId);
+        const { connector } = await integrations.resolveWithoutSecrets(integrationId);
         return { version: 0, mappings: mappingsSchema.parse(connector.defaultMappings ?? {}) };
       },
       put: (integrationId, input) => mappings.put(integrationId, input),

@@ -66,7 +66,18 @@ export function extractStage(rt: EngineRuntime) {
   }
 
   async function extractStream(job: Job, task: ExtractTask, message: QueueMessage) {
-    const { connector, config } = await integrations.resolve(job.integrationId);
+    let resolved;
+    try {
+      resolved = await integrations.resolve(job.integrationId);
+    } catch (error) {
+      // An integration that cannot be decrypted (wrong key) or whose connector is gone fails the stream now.
+      if (isEtlError(error) && permanentCodes.has(error.code)) {
+        await failStream(job, task, error);
+        return;
+      }
+      throw error;
+    }
+    const { connector, config } = resolved;
     const definition = connector.streams.find((d) => d.name === task.stream);
     if (!definition)
       throw new EtlError('invalid_input', `connector ${connector.name} has no stream "${task.stream}"`);
@@ -215,19 +226,23 @@ export function extractStage(rt: EngineRuntime) {
       if (isEtlError(error, 'fenced') || message.signal?.aborted) return;
       const permanent = isEtlError(error) && permanentCodes.has(error.code);
       if (!permanent && !message.final) throw error;
-      const text = describeError(error);
-      await jobs.addError(job.id, {
-        at: new Date().toISOString(),
-        stage: 'extract',
-        stream: task.stream,
-        message: text,
-      });
-      await emit({ type: 'error', jobId: job.id, stage: 'extract', stream: task.stream, message: text });
-      await completeStream(job, task, 'failed', text);
+      await failStream(job, task, error);
     } finally {
       clearInterval(renewal);
       message.signal?.removeEventListener('abort', onDeliveryLost);
     }
+  }
+
+  async function failStream(job: Job, task: ExtractTask, error: unknown) {
+    const text = describeError(error);
+    await jobs.addError(job.id, {
+      at: new Date().toISOString(),
+      stage: 'extract',
+      stream: task.stream,
+      message: text,
+    });
+    await emit({ type: 'error', jobId: job.id, stage: 'extract', stream: task.stream, message: text });
+    await completeStream(job, task, 'failed', text);
   }
 
   async function fanOutPartitions(

@@ -11,15 +11,21 @@ import {
 import { EtlError } from '../errors.js';
 import { addCounts, zeroCounts } from '../loader/loader.js';
 import type { Entity } from '../model/canonical.js';
+import { assertCleanInput } from '../validation.js';
 
 const replaySelectorSchema = z.union([
   z.strictObject({ jobId: z.string() }),
   z.strictObject({ integrationId: z.string(), stream: z.string().optional() }),
-  z.strictObject({
-    from: z.iso.datetime({ offset: true }),
-    to: z.iso.datetime({ offset: true }),
-    integrationId: z.string().optional(),
-  }),
+  z
+    .strictObject({
+      from: z.iso.datetime({ offset: true }),
+      to: z.iso.datetime({ offset: true }),
+      integrationId: z.string().optional(),
+    })
+    .refine((w) => Date.parse(w.from) <= Date.parse(w.to), {
+      message: 'from must not be after to',
+      path: ['from'],
+    }),
 ]);
 
 /** Replay: transform and load stored raw rows again, without the source; a dry run rolls its loads back. */
@@ -42,6 +48,7 @@ export function replayer(rt: EngineRuntime) {
     selectorInput: ReplaySelector,
     replayOptions: { dryRun?: boolean; requestedBy?: string } = {},
   ): Promise<ReplayResult> {
+    assertCleanInput(selectorInput, 'replay selector');
     const parsed = replaySelectorSchema.safeParse(selectorInput);
     if (!parsed.success) throw invalidInput('replay selector', parsed.error);
     const selector = parsed.data as ReplaySelector;

@@ -2,11 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
 import { quoteIdent } from '../db/db.js';
-import type { CreateIntegrationInput, Integration, UpdateIntegrationInput } from '../engine/engine-types.js';
+import type {
+  CreateIntegrationInput,
+  Integration,
+  SecretKeyUsage,
+  SecretRotation,
+  UpdateIntegrationInput,
+} from '../engine/engine-types.js';
 import { EtlError } from '../errors.js';
 import { isUuid } from './row-keys.js';
-import { MASK, mapSecretFields, type SecretBox } from './secrets.js';
-import { formatIssues } from '../validation.js';
+import { secretOriginOf, singleSecretOrigin } from './secret-origin.js';
+import { MASK, mapSecretFields, maskSealed, readPath, sealedValues, type SecretKeyring } from './secrets.js';
+import { assertCleanInput, formatIssues, type FieldIssue } from '../validation.js';
 
 interface IntegrationRow {
   id: string;
@@ -19,12 +26,16 @@ interface IntegrationRow {
   updated_at: string | Date;
 }
 
-/** Integrations and their config, secrets encrypted at rest: owns `etl_integrations`. */
+/** What a sealed secret is bound to: opened for another integration, field or origin, it fails. */
+const bindingOf = (integrationId: string, field: string, origin: string) =>
+  `etl-secret|${integrationId}|${field}|${origin}`;
+
+/** Integrations and their config, secrets encrypted at rest and bound to their origin: owns `etl_integrations`. */
 export function integrationStore(
   db: Db,
   schema: string,
   connectors: ReadonlyMap<string, Connector>,
-  box: SecretBox,
+  keyring: SecretKeyring,
 ) {
   const s = quoteIdent(schema);
 
@@ -39,26 +50,69 @@ export function integrationStore(
     return connector;
   };
 
-  const parseConfig = (connector: Connector, config: unknown): Record<string, unknown> => {
+  const invalidConfig = (connector: Connector, issues: FieldIssue[]) =>
+    new EtlError(
+      'invalid_config',
+      `invalid ${connector.name} config — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { details: issues },
+    );
+
+  /** Keys of the input the schema dropped: refused, whatever the connector's schema does with them. */
+  const unknownKeys = (input: unknown, output: unknown): FieldIssue[] => {
+    if (!input || typeof input !== 'object' || Array.isArray(input)) return [];
+    if (!output || typeof output !== 'object') return [];
+    return Object.keys(input)
+      .filter((key) => !(key in output))
+      .map((key) => ({ path: key, message: `unknown config key "${key}"` }));
+  };
+
+  const configIssues = (connector: Connector, config: unknown) => {
     const result = connector.configSchema.safeParse(config);
-    if (!result.success) {
-      const issues = formatIssues(result.error.issues);
-      throw new EtlError(
-        'invalid_config',
-        `invalid ${connector.name} config — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        { details: issues },
-      );
-    }
-    return result.data as Record<string, unknown>;
+    if (!result.success) return { issues: formatIssues(result.error.issues), data: undefined };
+    return {
+      issues: unknownKeys(config, result.data),
+      data: result.data as Record<string, unknown>,
+    };
+  };
+
+  const parseConfig = (connector: Connector, config: unknown): Record<string, unknown> => {
+    const { issues, data } = configIssues(connector, config);
+    if (issues.length > 0 || !data) throw invalidConfig(connector, issues);
+    return data;
+  };
+
+  const seal = (connector: Connector, id: string, config: Record<string, unknown>) => {
+    const origin = secretOriginOf(connector, config);
+    return mapSecretFields(config, connector.secretFields, (v, field) =>
+      keyring.encrypt(v, bindingOf(id, field, origin)),
+    );
+  };
+
+  const unseal = (connector: Connector, r: IntegrationRow) => {
+    const origin = secretOriginOf(connector, r.config);
+    return mapSecretFields(r.config, connector.secretFields, (v, field) => {
+      try {
+        return keyring.decrypt(v, bindingOf(r.id, field, origin));
+      } catch (error) {
+        if (!(error instanceof EtlError)) throw error;
+        throw new EtlError(
+          error.code,
+          `integration "${r.name}", ${field}: ${error.message.replace(/^\[etl\] \[core\] /, '')}`,
+          { cause: error },
+        );
+      }
+    });
   };
 
   const masked = (row: IntegrationRow): Integration => {
     const connector = connectors.get(row.connector);
+    const config = mapSecretFields(row.config, connector?.secretFields, () => MASK);
     return {
       id: row.id,
       connector: row.connector,
       name: row.name,
-      config: mapSecretFields(row.config, connector?.secretFields, () => MASK),
+      // Sealed values are masked wherever they are, so a connector no longer registered shows no ciphertext.
+      config: maskSealed(config) as Record<string, unknown>,
       scheduleSeconds: row.schedule_seconds,
       enabled: row.enabled,
       createdAt: new Date(row.created_at).toISOString(),
@@ -83,21 +137,52 @@ export function integrationStore(
     }
   };
 
+  /**
+   * The stored config with `patch` merged over it. A masked or omitted secret keeps the stored one only while
+   * the origin stays the same: a changed site (scheme, host or port) needs every stored secret entered again.
+   */
+  const mergeConfig = (connector: Connector, r: IntegrationRow, patch: Record<string, unknown>) => {
+    const stored = unseal(connector, r);
+    const incoming = mapSecretFields(patch, connector.secretFields, (v, field) =>
+      v === MASK ? readPath(stored, field) : v,
+    );
+    const merged = { ...stored, ...incoming };
+    const { issues, data } = configIssues(connector, merged);
+    const before = secretOriginOf(connector, stored);
+    const after = secretOriginOf(connector, data ?? merged);
+    if (before !== after) {
+      const missing = (connector.secretFields ?? []).filter((field) => {
+        const kept = readPath(stored, field);
+        const given = readPath(patch, field);
+        return typeof kept === 'string' && kept !== '' && (given === undefined || given === MASK);
+      });
+      issues.unshift(
+        ...missing.map((field) => ({
+          path: field,
+          message: `re-enter ${field}: the site changed (${before || 'none'} → ${after || 'none'}); a stored secret is only sent to the site it was saved for`,
+        })),
+      );
+    }
+    if (issues.length > 0 || !data) throw invalidConfig(connector, issues);
+    return data;
+  };
+
   return {
     connectorFor,
     async create(input: CreateIntegrationInput): Promise<Integration> {
+      assertCleanInput(input, 'integration');
       const connector = connectorFor(input.connector);
       validateName(input.name);
       const config = parseConfig(connector, input.config);
-      const sealed = mapSecretFields(config, connector.secretFields, (v) => box.encrypt(v));
+      const id = randomUUID();
       const { rows } = await db.query<IntegrationRow>(
         `INSERT INTO ${s}.etl_integrations (id, connector, name, config, schedule_seconds, enabled)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
         [
-          randomUUID(),
+          id,
           connector.name,
           input.name.trim(),
-          JSON.stringify(sealed),
+          JSON.stringify(seal(connector, id, config)),
           input.scheduleSeconds ?? null,
           input.enabled ?? true,
         ],
@@ -114,17 +199,13 @@ export function integrationStore(
       return rows.map(masked);
     },
     async update(id: string, patch: UpdateIntegrationInput): Promise<Integration> {
+      assertCleanInput(patch, 'integration');
       const current = await row(id);
       const connector = connectorFor(current.connector);
       if (patch.name !== undefined) validateName(patch.name);
       let sealed = current.config;
       if (patch.config !== undefined) {
-        const stored = mapSecretFields(current.config, connector.secretFields, (v) => box.decrypt(v));
-        const incoming = mapSecretFields(patch.config, connector.secretFields, (v, field) =>
-          v === MASK ? readPath(stored, field) : v,
-        );
-        const config = parseConfig(connector, { ...stored, ...incoming });
-        sealed = mapSecretFields(config, connector.secretFields, (v) => box.encrypt(v));
+        sealed = seal(connector, id, mergeConfig(connector, current, patch.config));
       }
       const { rows } = await db.query<IntegrationRow>(
         `UPDATE ${s}.etl_integrations SET name = $2, config = $3, schedule_seconds = $4, enabled = $5, updated_at = now()
@@ -143,12 +224,123 @@ export function integrationStore(
       await row(id);
       await db.query(`DELETE FROM ${s}.etl_integrations WHERE id = $1`, [id]);
     },
-    /** The integration with its secrets decrypted: only for connectors, never returned to callers. */
-    async resolve(id: string): Promise<{ integration: Integration; connector: Connector; config: unknown }> {
+    /**
+     * The integration with its secrets decrypted: only for connectors, never returned to callers.
+     * `secretOrigin` is the one origin the secrets may be sent to (null when the config names none or several).
+     */
+    async resolve(id: string): Promise<{
+      integration: Integration;
+      connector: Connector;
+      config: unknown;
+      secretOrigin: string | null;
+    }> {
       const r = await row(id);
       const connector = connectorFor(r.connector);
-      const config = mapSecretFields(r.config, connector.secretFields, (v) => box.decrypt(v));
-      return { integration: masked(r), connector, config: parseConfig(connector, config) };
+      const config = parseConfig(connector, unseal(connector, r));
+      return {
+        integration: masked(r),
+        connector,
+        config,
+        secretOrigin: singleSecretOrigin(secretOriginOf(connector, config)),
+      };
+    },
+    /** The config with secrets masked, not decrypted: what stages that never call the source get. */
+    async resolveWithoutSecrets(id: string): Promise<{ connector: Connector; config: unknown }> {
+      const r = await row(id);
+      const connector = connectorFor(r.connector);
+      return { connector, config: parseConfig(connector, masked(r).config) };
+    },
+    /**
+     * Unsaved changes merged over the stored config, as `update` would save them (same origin rule), for a
+     * connection test that saves nothing.
+     */
+    async draft(id: string, config: Record<string, unknown>) {
+      assertCleanInput({ config }, 'integration');
+      const r = await row(id);
+      const connector = connectorFor(r.connector);
+      return { connector, config: mergeConfig(connector, r, config) };
+    },
+    /**
+     * Re-encrypts every secret with the keyring's current key (and binds legacy values to their origin).
+     * Integrations of connectors no longer registered are left as they are and counted as skipped.
+     */
+    async rotate(): Promise<SecretRotation> {
+      const { rows: ids } = await db.query<{ id: string }>(
+        `SELECT id FROM ${s}.etl_integrations ORDER BY created_at, id`,
+      );
+      const result: SecretRotation = {
+        keyId: keyring.currentKeyId,
+        integrations: 0,
+        secrets: 0,
+        skipped: [],
+      };
+      for (const { id } of ids) {
+        await db.transaction(async (tx) => {
+          const { rows } = await tx.query<IntegrationRow>(
+            `SELECT * FROM ${s}.etl_integrations WHERE id = $1 FOR UPDATE`,
+            [id],
+          );
+          const r = rows[0];
+          if (!r) return;
+          const sealed = sealedValues(r.config);
+          if (sealed.length === 0) return;
+          const connector = connectors.get(r.connector);
+          if (!connector) {
+            result.skipped.push({
+              id: r.id,
+              name: r.name,
+              reason: `connector "${r.connector}" is not registered`,
+            });
+            return;
+          }
+          let plain: Record<string, unknown>;
+          try {
+            plain = unseal(connector, r);
+          } catch (error) {
+            if (!(error instanceof EtlError)) throw error;
+            result.skipped.push({
+              id: r.id,
+              name: r.name,
+              reason: error.message.replace(/^\[etl\] \[core\] /, ''),
+            });
+            return;
+          }
+          const resealed = seal(connector, r.id, plain);
+          await tx.query(`UPDATE ${s}.etl_integrations SET config = $2 WHERE id = $1`, [
+            r.id,
+            JSON.stringify(resealed),
+          ]);
+          result.integrations += 1;
+          result.secrets += sealed.length;
+        });
+      }
+      return result;
+    },
+    /** Which key encrypts the secrets of which integrations: a key no row uses can be retired. */
+    async keyUsage(): Promise<SecretKeyUsage[]> {
+      const { rows } = await db.query<IntegrationRow>(
+        `SELECT * FROM ${s}.etl_integrations ORDER BY created_at, id`,
+      );
+      const usage = new Map<string, SecretKeyUsage>();
+      const entry = (keyId: string) => {
+        let u = usage.get(keyId);
+        if (!u) {
+          u = {
+            keyId,
+            current: keyId === keyring.currentKeyId,
+            inKeyring: keyring.keyIds.includes(keyId),
+            integrations: [],
+          };
+          usage.set(keyId, u);
+        }
+        return u;
+      };
+      for (const id of keyring.keyIds) entry(id);
+      for (const r of rows) {
+        const ids = new Set(sealedValues(r.config).map((v) => keyring.keyIdOf(v.sealed) ?? '(unknown key)'));
+        for (const keyId of ids) entry(keyId).integrations.push({ id: r.id, name: r.name });
+      }
+      return [...usage.values()];
     },
     /**
      * Changes whenever the integration, its mappings or the workspace's projects change (in any process): one
@@ -172,13 +364,4 @@ export function integrationStore(
       return new Set(rows.map((r) => r.key));
     },
   };
-}
-
-function readPath(obj: Record<string, unknown>, field: string): unknown {
-  return field
-    .split('.')
-    .reduce<unknown>(
-      (cur, key) => (cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined),
-      obj,
-    );
 }

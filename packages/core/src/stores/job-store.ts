@@ -5,6 +5,7 @@ import { EtlError } from '../errors.js';
 import type { LoadCounts } from '../loader/loader.js';
 import type { Job, JobCounters, JobFilter, JobMode, JobStatus, JobStreamState } from '../model/jobs.js';
 import { isUuid, partitionKey, partitionOf } from './row-keys.js';
+import { assertCleanInput } from '../validation.js';
 
 interface JobRow {
   id: string;
@@ -238,6 +239,7 @@ export function jobStore(db: Db, schema: string) {
       return { ...job, streamStates: rows.map(toStream) };
     },
     async list(filter: JobFilter = {}): Promise<{ jobs: Job[]; total: number }> {
+      assertCleanInput(filter, 'job filter');
       const where: string[] = [];
       const values: unknown[] = [];
       if (filter.status) where.push(`status = $${values.push(filter.status)}`);

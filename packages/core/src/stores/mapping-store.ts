@@ -10,7 +10,7 @@ import {
   type MappingsInput,
   type MappingsView,
 } from '../model/mappings.js';
-import { formatIssues } from '../validation.js';
+import { assertCleanInput, formatIssues } from '../validation.js';
 
 /**
  * An integration's mappings, versioned: owns `etl_mappings`. Every put adds a version; the newest one is current.
@@ -33,6 +33,7 @@ export function mappingStore(db: Db, schema: string, assertIntegration: (id: str
   return {
     current,
     async put(integrationId: string, input: MappingsInput): Promise<{ version: number; mappings: Mappings }> {
+      assertCleanInput(input, 'mappings');
       await assertIntegration(integrationId);
       const parsed = mappingsSchema.safeParse(input);
       if (!parsed.success) {

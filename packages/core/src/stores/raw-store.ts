@@ -4,6 +4,7 @@ import { quoteIdent } from '../db/db.js';
 import type { RawFilter, RawRowSummary, ReplaySelector } from '../engine/engine-types.js';
 import { EtlError } from '../errors.js';
 import { isUuid, partitionKey, partitionOf } from './row-keys.js';
+import { assertCleanInput } from '../validation.js';
 
 interface RawDbRow {
   id: string;
@@ -191,6 +192,7 @@ export function rawStore(db: Db, schema: string) {
     },
 
     async list(filter: RawFilter = {}): Promise<{ rows: RawRowSummary[]; total: number }> {
+      assertCleanInput(filter, 'raw filter');
       const where: string[] = [];
       const values: unknown[] = [];
       if (filter.jobId) {

@@ -1,7 +1,13 @@
 import { canonicalWorkItemTypes, statusCategories } from '@etl/core';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createIntegrationBody, emptyBody, mappingsBody, updateIntegrationBody } from '../api-schemas.js';
+import {
+  createIntegrationBody,
+  emptyBody,
+  mappingsBody,
+  testIntegrationBody,
+  updateIntegrationBody,
+} from '../api-schemas.js';
 import { readJsonBody } from '../request-input.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -55,10 +61,11 @@ export function integrationRoutes({ engine, write }: RouteDeps): Hono {
     return c.json({ deleted: c.req.param('id') });
   });
 
-  // Testing a connection reads the source and changes nothing, so read-only mode allows it.
+  // Testing a connection reads the source and changes nothing, so read-only mode allows it. Unsaved changes
+  // follow the rule of a save: a changed URL needs its secrets in the request.
   api.post('/integrations/:id/test', async (c) => {
-    await readJsonBody(c, emptyBody);
-    return c.json({ result: await engine.integrations.test(c.req.param('id')) });
+    const body = await readJsonBody(c, testIntegrationBody);
+    return c.json({ result: await engine.integrations.test(c.req.param('id'), body) });
   });
 
   api.get('/integrations/:id/mappings', async (c) =>
