@@ -112,8 +112,14 @@ async function probe(): Promise<{ service: Service; reason: string }[]> {
 }
 
 function run(command: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+  // Compose refuses the whole file without ETL_SECRET_KEY (the app's key has no default); the two services the
+  // tests start never read it.
+  const env = {
+    ...process.env,
+    ETL_SECRET_KEY: process.env.ETL_SECRET_KEY || 'not-used-by-postgres-or-rabbitmq',
+  };
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: root, timeout: timeoutMs }, (error, stdout, stderr) =>
+    execFile(command, args, { cwd: root, timeout: timeoutMs, env }, (error, stdout, stderr) =>
       resolve({ ok: !error, output: `${stdout}${stderr}`.trim() }),
     );
   });

@@ -5,6 +5,7 @@ import { editDistance, jobSummary, liveBlock, progressLines, table } from './cli
 import { loadConfig } from './config.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { onShutdown } from './shutdown.js';
+import { secretsCommand, secretsUsage } from './secrets-command.js';
 import { describeStartupError, exitCodes } from './startup-error.js';
 import { UsageError, workerSettings } from './worker-flags.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -22,6 +23,7 @@ commands:
                                         list recent jobs
   worker [--stages extract,transform,load] [--concurrency N | stage=N,…]
                                         consume stages until SIGTERM (needs DATABASE_URL and RABBITMQ_URL)
+${secretsUsage}
 
 options:  --json  machine-readable output on stdout      -h, --help  this help
 <integration> is a name or an id. Configuration comes from the environment (see the README).
@@ -29,7 +31,7 @@ options:  --json  machine-readable output on stdout      -h, --help  this help
 exit codes:  0 ok · 1 a job failed, ended partial or was cancelled · 2 usage error
              3 configuration / environment error · 4 database or broker unreachable · 5 internal error`;
 
-const commands = ['migrate', 'integrations', 'sync', 'replay', 'jobs', 'worker'] as const;
+const commands = ['migrate', 'integrations', 'sync', 'replay', 'jobs', 'worker', 'secrets'] as const;
 type Command = (typeof commands)[number];
 
 const common = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -57,6 +59,7 @@ const optionsOf: Record<Command, NonNullable<ParseArgsConfig['options']>> = {
   },
   jobs: { ...common, status: { type: 'string' }, integration: { type: 'string' }, limit: { type: 'string' } },
   worker: { ...common, stages: { type: 'string' }, concurrency: { type: 'string' } },
+  secrets: common,
 };
 const positionalsOf: Record<Command, number> = {
   migrate: 0,
@@ -65,6 +68,8 @@ const positionalsOf: Record<Command, number> = {
   replay: 0,
   jobs: 0,
   worker: 0,
+  // The secrets command checks its own arguments (an action, and a key id for can-retire).
+  secrets: -1,
 };
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -237,6 +242,8 @@ async function run(
       out(json, { ...result, job }, jobSummary(job));
       return jobExitCode(job);
     }
+    case 'secrets':
+      return secretsCommand(engine, positionals, (value, text) => out(json, value, text));
     case 'worker':
       throw new Error('unreachable');
   }
@@ -276,7 +283,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return exitCodes.ok;
   }
-  if (positionals.length !== positionalsOf[command]) {
+  if (positionalsOf[command] >= 0 && positionals.length !== positionalsOf[command]) {
     return usageError(
       positionalsOf[command] === 0
         ? `${command} takes no arguments (got ${positionals.join(' ')})`

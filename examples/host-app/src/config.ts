@@ -59,6 +59,33 @@ export const concurrencySpec = z.string().transform((value, ctx) => {
   return out;
 });
 
+/**
+ * `new:KEY2,old:KEY1`: a keyring of `id:key` pairs, the first encrypting new values, every one decrypting.
+ * Keys are at least 16 characters and contain no comma (base64 or hex keys never do).
+ */
+export const secretKeyring = z.string().transform((value, ctx) => {
+  const keys: { id: string; key: string }[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const colon = entry.indexOf(':');
+    const id = entry.slice(0, colon);
+    const key = entry.slice(colon + 1);
+    if (colon < 1 || !/^[A-Za-z0-9_.-]{1,40}$/.test(id) || key.length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'use id:key pairs separated by commas (ids of letters, digits, _ . -; keys of 16+ characters)',
+      });
+      return z.NEVER;
+    }
+    if (keys.some((k) => k.id === id)) {
+      ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` });
+      return z.NEVER;
+    }
+    keys.push({ id, key });
+  }
+  return keys;
+});
+
 const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/db').optional(),
   ETL_DATA_DIR: z.string().min(1).default('.demo-data'),
@@ -73,6 +100,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'use 1-100 letters, digits, or _ . : -')
     .default('etl'),
   ETL_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ETL_SECRET_KEYS: secretKeyring.optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   ETL_WORKERS: z.enum(['in-process', 'none']).default('in-process'),
@@ -82,6 +110,9 @@ const envSchema = z.object({
   ETL_SCHEDULER: flag.default(true),
   ETL_SCHEDULER_TICK_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
   ETL_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  ETL_HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(10),
+  ETL_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  ETL_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(5),
   ETL_UI_USER: z.string().min(1).optional(),
   ETL_UI_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   ETL_UI_READ_ONLY: flag.default(false),
@@ -109,10 +140,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   const config = result.data;
-  if (config.DATABASE_URL && !config.ETL_SECRET_KEY) {
+  if (config.DATABASE_URL && !config.ETL_SECRET_KEY && !config.ETL_SECRET_KEYS) {
     problems.push({
       name: 'ETL_SECRET_KEY',
-      message: 'is required with DATABASE_URL (it encrypts integration secrets at rest)',
+      message: 'is required with DATABASE_URL (it encrypts integration secrets at rest), or ETL_SECRET_KEYS',
+    });
+  }
+  if (config.ETL_SECRET_KEY && config.ETL_SECRET_KEYS) {
+    problems.push({
+      name: 'ETL_SECRET_KEYS',
+      message: 'set ETL_SECRET_KEY or ETL_SECRET_KEYS, not both (a single key is `default:KEY` in the ring)',
     });
   }
   if (!!config.ETL_UI_USER !== !!config.ETL_UI_PASSWORD) {

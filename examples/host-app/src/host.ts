@@ -37,7 +37,11 @@ export async function startHost(
       handled: runtime.handled,
       ui: { user: config.ETL_UI_USER, password: config.ETL_UI_PASSWORD, readOnly: config.ETL_UI_READ_ONLY },
     });
-    const { server, port } = await listen(app, config.PORT, config.HOST);
+    const { server, port } = await listen(app, config.PORT, config.HOST, {
+      headersTimeoutMs: config.ETL_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: config.ETL_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: config.ETL_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    });
     const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
     logLine({

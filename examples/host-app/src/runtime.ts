@@ -59,7 +59,7 @@ export async function openRuntime(
   if (!config.DATABASE_URL) {
     dataDir = resolve(config.ETL_DATA_DIR);
     await mkdir(dataDir, { recursive: true });
-    secretKey ??= await embeddedSecretKey(dataDir);
+    if (!config.ETL_SECRET_KEYS) secretKey ??= await embeddedSecretKey(dataDir);
   }
   const opened = await openDb({ url: config.DATABASE_URL, dataDir: dataDir && join(dataDir, 'pg') });
   let base: QueueAdapter;
@@ -82,7 +82,7 @@ export async function openRuntime(
       db: opened.db,
       queue,
       schema: config.ETL_DB_SCHEMA,
-      secretKey,
+      ...(config.ETL_SECRET_KEYS ? { secretKeys: config.ETL_SECRET_KEYS } : { secretKey }),
       batchSize: config.ETL_BATCH_SIZE,
       connectors: options.connectors ?? hostConnectors(),
       migrate: options.migrate ?? true,
