@@ -15,6 +15,7 @@ export function countingQueue(inner: QueueAdapter): { queue: QueueAdapter; handl
   };
   const queue: QueueAdapter = {
     name: inner.name,
+    capabilities: inner.capabilities,
     publish: (stage, bodies) => inner.publish(stage, bodies),
     consume: (stage, handler, options) =>
       inner.consume(

@@ -1,4 +1,4 @@
-import { jobStatuses, quoteIdent, type Engine } from '@etl/core';
+import { jobStatuses, type Engine } from '@etl/core';
 import type { HandledCounts } from './counting-queue.js';
 
 type Sample = { labels?: Record<string, string>; value: number };
@@ -26,22 +26,8 @@ function family(name: string, type: 'gauge' | 'counter', help: string, samples: 
  * from this process only.
  */
 export async function renderMetrics(engine: Engine, handled: HandledCounts): Promise<string> {
-  const s = quoteIdent(engine.schema);
-  const [byStatus, records, throttled, queues] = await Promise.all([
-    engine.db.query<{ status: string; n: string }>(
-      `SELECT status, count(*)::text AS n FROM ${s}.etl_jobs GROUP BY status`,
-    ),
-    engine.db.query<Record<'extracted' | 'transformed' | 'loaded' | 'failed', string | null>>(
-      `SELECT sum(extracted)::text AS extracted, sum(transformed)::text AS transformed,
-              sum(loaded)::text AS loaded, sum(failed)::text AS failed FROM ${s}.etl_jobs`,
-    ),
-    engine.db.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${s}.etl_events WHERE type = 'throttled'`,
-    ),
-    engine.queues.stats(),
-  ]);
-  const statusCount = new Map(byStatus.rows.map((r) => [r.status, Number(r.n)]));
-  const totals = records.rows[0] ?? { extracted: null, transformed: null, loaded: null, failed: null };
+  const stats = await engine.stats();
+  const queues = stats.queues ?? [];
   const stageOf = (stage: string) => ({ stage });
   return (
     [
@@ -49,7 +35,7 @@ export async function renderMetrics(engine: Engine, handled: HandledCounts): Pro
         'etl_jobs',
         'gauge',
         'Jobs by status.',
-        jobStatuses.map((status) => ({ labels: { status }, value: statusCount.get(status) ?? 0 })),
+        jobStatuses.map((status) => ({ labels: { status }, value: stats.jobs[status] })),
       ),
       family(
         'etl_records_total',
@@ -57,7 +43,7 @@ export async function renderMetrics(engine: Engine, handled: HandledCounts): Pro
         'Records through each stage, over all jobs (failed: records that could not be transformed or loaded).',
         (['extracted', 'transformed', 'loaded', 'failed'] as const).map((stage) => ({
           labels: stageOf(stage),
-          value: Number(totals[stage] ?? 0),
+          value: stats.records[stage],
         })),
       ),
       family(
@@ -94,7 +80,7 @@ export async function renderMetrics(engine: Engine, handled: HandledCounts): Pro
         'etl_throttled_events_total',
         'counter',
         'Times a source asked to slow down (429, rate limit).',
-        [{ value: Number(throttled.rows[0]?.n ?? 0) }],
+        [{ value: stats.throttling.events }],
       ),
       family(
         'etl_worker_messages_total',

@@ -14,7 +14,26 @@ export { createEngine, type EngineOptions } from './engine/engine.js';
 export { migrate, loadMigrations, type Migration } from './db/migrate.js';
 export { postgresLoader, canonicalColumns, dedupeEntities } from './loader/postgres-loader.js';
 export { MASK, type SecretKey } from './stores/secrets.js';
-export { formatIssues, assertCleanInput, inputIssues, maxInputDepth, type FieldIssue } from './validation.js';
+export {
+  formatIssues,
+  parseInput,
+  assertCleanInput,
+  inputIssues,
+  maxInputDepth,
+  type FieldIssue,
+} from './validation.js';
+export {
+  scheduleSecondsSchema,
+  createIntegrationInputSchema,
+  updateIntegrationInputSchema,
+  testIntegrationInputSchema,
+  dateWindowSchema,
+  startJobInputSchema,
+  replaySelectorSchema,
+  replayRequestSchema,
+  mappingsInputSchema,
+} from './model/inputs.js';
+export { validateConnector, streamOrder } from './connector/validate-connector.js';
 export { seededRandom } from './testing/seeded-random.js';
 export * from './vector/vector.js';
 export { pgvectorStore, type PgvectorStoreOptions } from './vector/pgvector-store.js';

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { EtlError } from './errors.js';
-import { formatIssues } from './validation.js';
+import { invalidFields } from './validation.js';
 
 /**
  * Parses a plugin's options with zod and throws an EtlError naming each offending field.
@@ -16,7 +15,5 @@ export function parseOptions<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = formatIssues(result.error.issues);
-  const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-  throw new EtlError('invalid_config', `invalid ${what} options — ${text}`, { plugin, details: issues });
+  throw invalidFields('invalid_config', `${what} options`, result.error, plugin);
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { EtlError } from './errors.js';
+import { EtlError, type EtlErrorCode } from './errors.js';
 
 export interface FieldIssue {
   path: string;
@@ -64,9 +64,45 @@ export function inputIssues(value: unknown, path = '', limit = 20): FieldIssue[]
 export function assertCleanInput(value: unknown, what: string, plugin?: string): void {
   const issues = inputIssues(value);
   if (issues.length === 0) return;
-  throw new EtlError(
-    'invalid_input',
-    `invalid ${what} — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-    { plugin, details: issues },
-  );
+  throw new EtlError('invalid_input', `invalid ${what} — ${issuesText(issues)}`, { plugin, details: issues });
+}
+
+/** `path: message; path: message` — field issues in one line. */
+export function issuesText(issues: readonly FieldIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+}
+
+/** An EtlError that lists each offending field of `what` (its message and its `details`). */
+export function invalidFields(
+  code: EtlErrorCode,
+  what: string,
+  error: z.ZodError,
+  plugin?: string,
+): EtlError {
+  const issues = formatIssues(error.issues);
+  return new EtlError(code, `invalid ${what} — ${issuesText(issues)}`, { plugin, details: issues });
+}
+
+/** An `invalid_input` EtlError naming each offending field of `what`. */
+export function invalidInput(what: string, error: z.ZodError, plugin?: string): EtlError {
+  return invalidFields('invalid_input', what, error, plugin);
+}
+
+/**
+ * Parses `value` with `schema` after `assertCleanInput`, throwing an `invalid_input` EtlError that names each
+ * offending field.
+ *
+ * @example
+ * const input = parseInput('job', startJobInputSchema, body);
+ */
+export function parseInput<S extends z.ZodType>(
+  what: string,
+  schema: S,
+  value: unknown,
+  plugin?: string,
+): z.output<S> {
+  assertCleanInput(value, what, plugin);
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw invalidInput(what, result.error, plugin);
 }

@@ -357,6 +357,7 @@ export function rabbitmqQueue(options: RabbitmqQueueOptions): RabbitmqQueue {
 
   const queue: RabbitmqQueue = {
     name: 'rabbitmq',
+    capabilities: { durableRedelivery: true, deadLetters: true, stats: true },
     deadLetters,
 
     async start() {

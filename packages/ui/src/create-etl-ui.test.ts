@@ -1,4 +1,4 @@
-import type { Engine, Integration, Job } from '@etl/core';
+import type { Engine, EtlError, Integration, Job } from '@etl/core';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAppBuilt } from './app-build.js';
@@ -165,6 +165,21 @@ describe.each(['/', '/etl'])('UI mounted at %s', (mount) => {
       expect(res.status).toBe(400);
       const paths = (await json(res)).error.issues.map((i: { path: string }) => i.path);
       expect(paths).toEqual(expect.arrayContaining(['integrationId', 'mode', 'streams']));
+    });
+
+    it('scheduleSeconds: -5 → 400 with the message core gives for it', async () => {
+      const input = { connector: 'synthetic', name: 'x', scheduleSeconds: -5 };
+      const res = await call('POST', '/api/integrations', input);
+      expect(res.status).toBe(400);
+      const shown = (await json(res)).error.issues;
+      const core = await engine.integrations.create(input).then(
+        () => undefined,
+        (error: EtlError) => error.details,
+      );
+      expect(shown).toEqual([
+        { path: 'scheduleSeconds', message: 'must be at least 60 seconds (or null for manual runs only)' },
+      ]);
+      expect(core).toEqual(shown);
     });
 
     it('oversized bodies → 413', async () => {

@@ -1,7 +1,7 @@
 import type { CheckResult, Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
 import type { EventSource } from '../model/events.js';
-import type { Job, JobFilter, StartJobInput } from '../model/jobs.js';
+import type { Job, JobFilter, JobStatus, StartJobInput } from '../model/jobs.js';
 import type { LoadCounts } from '../loader/loader.js';
 import type { Mappings, MappingsInput } from '../model/mappings.js';
 import type { DeadLetter, QueueAdapter, QueueStats, Stage } from '../queue/queue.js';
@@ -19,21 +19,8 @@ export interface Integration {
   updatedAt: string;
 }
 
-export interface CreateIntegrationInput {
-  connector: string;
-  name: string;
-  config: unknown;
-  scheduleSeconds?: number | null;
-  enabled?: boolean;
-}
-
-export interface UpdateIntegrationInput {
-  name?: string;
-  /** Merged over the stored config; a masked secret value keeps the stored secret. */
-  config?: Record<string, unknown>;
-  scheduleSeconds?: number | null;
-  enabled?: boolean;
-}
+export type { CreateIntegrationInput, UpdateIntegrationInput } from '../model/inputs.js';
+import type { CreateIntegrationInput, UpdateIntegrationInput } from '../model/inputs.js';
 
 /** What `secrets.rotate()` did. */
 export interface SecretRotation {
@@ -98,6 +85,24 @@ export interface WorkerOptions {
   concurrency?: Partial<Record<Stage, number>>;
 }
 
+/** `engine.stats()`: what a metrics endpoint exposes, the same from every process. */
+export interface EngineStats {
+  /** Jobs by status. */
+  jobs: Record<JobStatus, number>;
+  /** Records through each stage over all jobs (failed: records that could not be transformed or loaded). */
+  records: { extracted: number; transformed: number; loaded: number; failed: number };
+  throttling: {
+    /** Times a source asked to slow down (429, a spent rate-limit window). */
+    events: number;
+    /** Integrations paused by their source right now, and until when. */
+    active: { integrationId: string; until: string; reason: string }[];
+  };
+  /** Dead letters per stage; null when the queue does not report stats. */
+  deadLetters: Record<Stage, number> | null;
+  /** The queue's own figures per stage; null when it does not report stats. */
+  queues: QueueStats[] | null;
+}
+
 /** The engine's public surface: what a host, the UI and the CLI use. */
 export interface Engine {
   readonly db: Db;
@@ -157,4 +162,6 @@ export interface Engine {
     discard(id: string): Promise<void>;
   };
   queues: { stats(): Promise<QueueStats[]> };
+  /** Jobs by status, records per stage, throttling and dead letters, for metrics. */
+  stats(): Promise<EngineStats>;
 }

@@ -136,6 +136,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): QueueAdapter {
 
   return {
     name: 'memory',
+    capabilities: { durableRedelivery: false, deadLetters: true, stats: true },
     async publish(stage, bodies) {
       if (closed) throw new Error('queue is closed');
       const s = state.get(stage)!;

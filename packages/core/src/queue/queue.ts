@@ -56,11 +56,30 @@ export interface DeadLetterStore {
 }
 
 /**
- * What the engine needs from a queue: publish durably, consume with acks. Everything else is optional.
+ * What a queue adapter can do beyond publish and consume, declared rather than guessed from its name: the
+ * engine decides restart recovery, dead-letter and stats support from these flags.
+ */
+export interface QueueCapabilities {
+  /**
+   * Messages published and not yet acknowledged outlive this process (a broker keeps them). When false (the
+   * in-memory queue), the engine re-publishes what unfinished jobs still need from PostgreSQL when its workers
+   * start.
+   */
+  durableRedelivery: boolean;
+  /** Keeps dead letters that can be listed, replayed and discarded (`deadLetters`). */
+  deadLetters: boolean;
+  /** Reports depth, consumers, retries and dead letters per stage (`stats()`). */
+  stats: boolean;
+}
+
+/**
+ * What the engine needs from a queue: publish durably, consume with acks, and a declaration of what else it
+ * can do (`capabilities`); the rest is optional.
  * Implementations pass `testQueueAdapter` from `@etl/core/testing`.
  */
 export interface QueueAdapter {
   readonly name: string;
+  readonly capabilities: QueueCapabilities;
   /** Resolves once every message is durable (broker confirm, or in memory for the embedded queue). */
   publish(stage: Stage, bodies: unknown[]): Promise<void>;
   consume(stage: Stage, handler: MessageHandler, options?: { prefetch?: number }): Promise<Subscription>;

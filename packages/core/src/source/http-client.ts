@@ -403,6 +403,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     await options.gate.pauseUntil(until, reason);
   }
 
+  /** A connection failure no retry can fix (an unknown host, a TLS failure, a refusal of ours) is thrown at once. */
+  function throwIfPermanent(url: URL, cause: unknown): void {
+    if (cause instanceof EtlError) throw cause;
+    if (codeOf(cause) === 'ENOTFOUND') {
+      throw new EtlError('unreachable', `cannot reach ${hostPort(url)} (${field}): unknown host`, {
+        plugin,
+        cause,
+        details: { host: url.hostname, permanent: true },
+      });
+    }
+    if (isTlsError(cause)) {
+      throw new EtlError(
+        'unreachable',
+        `cannot reach ${hostPort(url)} (${field}): TLS failed — ${(cause as Error).message}`,
+        { plugin, cause, details: { host: url.hostname, permanent: true } },
+      );
+    }
+  }
+
   async function send(request: HttpRequest, signal: AbortSignal = runSignal): Promise<Sent> {
     const method = (request.method ?? 'GET').toUpperCase();
     const url = withQuery(resolveUrl(request.path), request.query);
@@ -434,21 +453,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } catch (error) {
         if (signal.aborted) throw abortReason(signal);
         const cause = rootCause(error);
-        if (cause instanceof EtlError) throw cause;
-        if (codeOf(cause) === 'ENOTFOUND') {
-          throw new EtlError('unreachable', `cannot reach ${hostPort(url)} (${field}): unknown host`, {
-            plugin,
-            cause,
-            details: { host: url.hostname, permanent: true },
-          });
-        }
-        if (isTlsError(cause)) {
-          throw new EtlError(
-            'unreachable',
-            `cannot reach ${hostPort(url)} (${field}): TLS failed — ${(cause as Error).message}`,
-            { plugin, cause, details: { host: url.hostname, permanent: true } },
-          );
-        }
+        throwIfPermanent(url, cause);
         const transient = transientCodes.has(codeOf(cause));
         const wait = backoff(attempts);
         if (!transient || attempts >= policy.maxAttempts || Date.now() + wait >= deadline) {

@@ -1,9 +1,12 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Connector, ConnectorEvent } from '../connector/connector.js';
-import type { EngineRuntime, ExtractTask } from '../engine/engine-runtime.js';
+import type { Connector, ConnectorEvent, Page } from '../connector/connector.js';
+import type { EngineRuntime } from './stage-runtime.js';
+import type { ExtractTask } from './stage-tasks.js';
 import { EtlError, describeError, isEtlError } from '../errors.js';
+import { sleep } from '../sleep.js';
 import { finishedStatuses, type Job, type JobStreamState } from '../model/jobs.js';
 import type { QueueMessage } from '../queue/queue.js';
+import type { StreamLease } from '../stores/job-store.js';
 
 /** Errors that no retry can fix: the stream fails at once instead of burning attempts. */
 const permanentCodes = new Set([
@@ -85,11 +88,47 @@ export function extractStage(rt: EngineRuntime) {
     const taken = await jobs.takeStreamLease(task, rt.workerId, rt.streamLeaseMs);
     if (!taken) return;
     const { lease } = taken;
-    const savedCursor = taken.cursor;
-    const pages = taken.pages;
     const abort = new AbortController();
-    // A delivery the queue can no longer acknowledge (its channel or connection closed) is redelivered
-    // elsewhere: this copy stops instead of running on next to the new one.
+    const release = watchOwnership(message, lease, abort);
+    const base = connectorContext(job, task, config, abort.signal);
+    try {
+      if (definition.partitioned && task.partition === null) {
+        await fanOutPartitions(job, task, connector, base);
+        // The parent's partitions carry their own leases from here on.
+        await jobs.releaseStreamLease(lease);
+        return;
+      }
+      if (taken.pages > 0 || message.attempt > 1) {
+        // A redelivered or resumed task: re-publish pages committed before a crash could publish them.
+        await publishTransforms(
+          job.id,
+          task.stream,
+          task.partition,
+          await raw.pendingIds(job.id, task.stream, task.partition),
+        );
+      }
+      let checkpoint: unknown = taken.cursor ?? null;
+      if (checkpoint === null && job.mode === 'incremental') {
+        checkpoint = await checkpoints.get(job.integrationId, task.stream, task.partition);
+      }
+      const iterator = connector.extractor
+        .extract({ ...base, partition: task.partition, checkpoint })
+        [Symbol.asyncIterator]();
+      if (!(await extractPages(job, task, lease, iterator, taken.pages, abort))) return;
+      await completeStream(job, task, 'done');
+    } catch (error) {
+      abort.abort();
+      await extractionFailed(job, task, message, error);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Aborts the extraction when this process stops owning the stream: its delivery can no longer be acknowledged
+   * (the queue hands it to another consumer), or its lease could not be renewed. Returns the clean-up.
+   */
+  function watchOwnership(message: QueueMessage, lease: StreamLease, abort: AbortController): () => void {
     const onDeliveryLost = () => abort.abort();
     message.signal?.addEventListener('abort', onDeliveryLost, { once: true });
     if (message.signal?.aborted) abort.abort();
@@ -104,14 +143,22 @@ export function extractStage(rt: EngineRuntime) {
       Math.max(Math.floor(rt.streamLeaseMs / 3), 100),
     );
     renewal.unref();
-    const base = {
+    return () => {
+      clearInterval(renewal);
+      message.signal?.removeEventListener('abort', onDeliveryLost);
+    };
+  }
+
+  /** What the connector's extractor sees of the job; its events become job events. */
+  function connectorContext(job: Job, task: ExtractTask, config: unknown, signal: AbortSignal) {
+    return {
       integrationId: job.integrationId,
       jobId: job.id,
       config,
       stream: task.stream,
       mode: job.mode,
       window: job.window ?? undefined,
-      signal: abort.signal,
+      signal,
       rateLimit: budgets.for(job.integrationId),
       emit: (event: ConnectorEvent) => {
         if (event.type === 'throttled') {
@@ -133,104 +180,104 @@ export function extractStage(rt: EngineRuntime) {
         }
       },
     };
+  }
 
-    try {
-      if (definition.partitioned && task.partition === null) {
-        await fanOutPartitions(job, task, connector, base);
-        // The parent's partitions carry their own leases from here on.
-        await jobs.releaseStreamLease(lease);
-        return;
-      }
-      if (pages > 0 || message.attempt > 1) {
-        // A redelivered or resumed task: re-publish pages committed before a crash could publish them.
-        await publishTransforms(
-          job.id,
-          task.stream,
-          task.partition,
-          await raw.pendingIds(job.id, task.stream, task.partition),
-        );
-      }
-      let checkpoint: unknown = savedCursor ?? null;
-      if (checkpoint === null && job.mode === 'incremental') {
-        checkpoint = await checkpoints.get(job.integrationId, task.stream, task.partition);
-      }
-      const started = Date.now();
-      let extracted = 0;
-      let pageCount = pages;
-      const source = connector.extractor
-        .extract({ ...base, partition: task.partition, checkpoint })
-        [Symbol.asyncIterator]();
-      const stop = () => {
-        abort.abort();
-        // The page read ahead is dropped: its checkpoint was never saved, so a resume reads it again.
-        void source.return?.(undefined)?.catch(() => undefined);
-      };
-      let next = source.next();
-      for (;;) {
-        const result = await next;
-        if (result.done) break;
-        if (abort.signal.aborted) {
-          // Lost delivery or lost lease: nothing of this page is written; the new owner reads it again.
-          stop();
-          return;
-        }
-        const page = result.value;
-        // Serialised before reading ahead: an extractor may reuse the objects it yielded for the next page.
-        const records = JSON.stringify(
-          page.records.map((r) => ({ source_id: String(r.sourceId), payload: r.payload ?? null })),
-        );
-        const recordCount = page.records.length;
-        const cursor = JSON.stringify(page.checkpoint ?? null);
-        // Read ahead: the source fetches the next page while this one is being written.
-        next = source.next();
-        next.catch(() => undefined);
-        const written = await db.transaction(async (tx) => {
-          // The fencing check, first: a stale owner's page is refused whole (raw rows, checkpoint, counters).
-          await jobs.fenceStreamPage(tx, lease);
-          const ids = recordCount
-            ? await raw.insertPage(tx, {
-                jobId: job.id,
-                integrationId: job.integrationId,
-                stream: task.stream,
-                partition: task.partition,
-                recordsJson: records,
-              })
-            : [];
-          // Lock order everywhere: the stream row, then the job row. Resume locks stream rows first too, so the
-          // status read below and a concurrent pause / resume never leave a stream paused in a running job.
-          const { status, lag } = await jobs.recordPage(tx, task, cursor, ids.length);
-          if (job.mode !== 'backfill') {
-            await checkpoints.save(tx, job.integrationId, task.stream, task.partition, cursor);
-          }
-          // Pause stops here, at a page boundary, with this page's checkpoint kept; cancel stops for good.
-          if (status === 'paused') await jobs.setStreamStatus(task, 'paused', undefined, tx);
-          if (status === 'cancelled' || status === 'failed')
-            await jobs.setStreamStatus(task, 'cancelled', undefined, tx);
-          return { ids, status, lag };
-        });
-        extracted += written.ids.length;
-        pageCount++;
-        await publishTransforms(job.id, task.stream, task.partition, written.ids);
-        await streamProgress(job.id, task, pageCount, extracted, started, false);
-        if (written.status !== 'running') {
-          stop();
-          return;
-        }
-        if (written.lag > opts.maxInFlightRecords) await waitForLoads(job.id, abort.signal);
-      }
-      await streamProgress(job.id, task, pageCount, extracted, started, true);
-      await completeStream(job, task, 'done');
-    } catch (error) {
+  /**
+   * Reads the stream page by page, each page written (raw rows, counters, checkpoint) in one transaction, reading
+   * the next page ahead meanwhile. True when the source is exhausted; false when the extraction stopped early
+   * (paused, cancelled, or no longer this process's to run).
+   */
+  async function extractPages(
+    job: Job,
+    task: ExtractTask,
+    lease: StreamLease,
+    source: AsyncIterator<Page>,
+    pagesBefore: number,
+    abort: AbortController,
+  ): Promise<boolean> {
+    const started = Date.now();
+    let extracted = 0;
+    let pageCount = pagesBefore;
+    const stop = () => {
       abort.abort();
-      // Fenced, or the delivery is gone: another owner has (or will get) the stream; stop without a trace.
-      if (isEtlError(error, 'fenced') || message.signal?.aborted) return;
-      const permanent = isEtlError(error) && permanentCodes.has(error.code);
-      if (!permanent && !message.final) throw error;
-      await failStream(job, task, error);
-    } finally {
-      clearInterval(renewal);
-      message.signal?.removeEventListener('abort', onDeliveryLost);
+      // The page read ahead is dropped: its checkpoint was never saved, so a resume reads it again.
+      void source.return?.(undefined)?.catch(() => undefined);
+    };
+    let next = source.next();
+    for (;;) {
+      const result = await next;
+      if (result.done) break;
+      if (abort.signal.aborted) {
+        // Lost delivery or lost lease: nothing of this page is written; the new owner reads it again.
+        stop();
+        return false;
+      }
+      const page = result.value;
+      // Serialised before reading ahead: an extractor may reuse the objects it yielded for the next page.
+      const records = JSON.stringify(
+        page.records.map((r) => ({ source_id: String(r.sourceId), payload: r.payload ?? null })),
+      );
+      const cursor = JSON.stringify(page.checkpoint ?? null);
+      // Read ahead: the source fetches the next page while this one is being written.
+      next = source.next();
+      next.catch(() => undefined);
+      const written = await writePage(job, task, lease, page.records.length, records, cursor);
+      extracted += written.ids.length;
+      pageCount++;
+      await publishTransforms(job.id, task.stream, task.partition, written.ids);
+      await streamProgress(job.id, task, pageCount, extracted, started, false);
+      if (written.status !== 'running') {
+        stop();
+        return false;
+      }
+      if (written.lag > opts.maxInFlightRecords) await waitForLoads(job.id, abort.signal);
     }
+    await streamProgress(job.id, task, pageCount, extracted, started, true);
+    return true;
+  }
+
+  /** One page in one transaction: the fencing check, raw rows, stream and job counters, the checkpoint. */
+  function writePage(
+    job: Job,
+    task: ExtractTask,
+    lease: StreamLease,
+    recordCount: number,
+    recordsJson: string,
+    cursor: string,
+  ) {
+    return db.transaction(async (tx) => {
+      // The fencing check, first: a stale owner's page is refused whole (raw rows, checkpoint, counters).
+      await jobs.fenceStreamPage(tx, lease);
+      const ids = recordCount
+        ? await raw.insertPage(tx, {
+            jobId: job.id,
+            integrationId: job.integrationId,
+            stream: task.stream,
+            partition: task.partition,
+            recordsJson,
+          })
+        : [];
+      // Lock order everywhere: the stream row, then the job row. Resume locks stream rows first too, so the
+      // status read below and a concurrent pause / resume never leave a stream paused in a running job.
+      const { status, lag } = await jobs.recordPage(tx, task, cursor, ids.length);
+      if (job.mode !== 'backfill') {
+        await checkpoints.save(tx, job.integrationId, task.stream, task.partition, cursor);
+      }
+      // Pause stops here, at a page boundary, with this page's checkpoint kept; cancel stops for good.
+      if (status === 'paused') await jobs.setStreamStatus(task, 'paused', undefined, tx);
+      if (status === 'cancelled' || status === 'failed')
+        await jobs.setStreamStatus(task, 'cancelled', undefined, tx);
+      return { ids, status, lag };
+    });
+  }
+
+  /** A failed extraction: retried while attempts remain and the error is transient, else the stream fails. */
+  async function extractionFailed(job: Job, task: ExtractTask, message: QueueMessage, error: unknown) {
+    // Fenced, or the delivery is gone: another owner has (or will get) the stream; stop without a trace.
+    if (isEtlError(error, 'fenced') || message.signal?.aborted) return;
+    const permanent = isEtlError(error) && permanentCodes.has(error.code);
+    if (!permanent && !message.final) throw error;
+    await failStream(job, task, error);
   }
 
   async function failStream(job: Job, task: ExtractTask, error: unknown) {
@@ -301,7 +348,7 @@ export function extractStage(rt: EngineRuntime) {
   async function waitForLoads(jobId: string, signal: AbortSignal) {
     for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
       if ((await jobs.lag(jobId)) <= opts.maxInFlightRecords) return;
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay, signal);
     }
   }
 

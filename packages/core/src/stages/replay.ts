@@ -1,57 +1,22 @@
-import { z } from 'zod';
-import type { Connector, RawRow, TransformContext } from '../connector/connector.js';
 import type { ReplayResult, ReplaySelector } from '../engine/engine-types.js';
-import {
-  chunk,
-  groupBy,
-  invalidInput,
-  type EngineRuntime,
-  type TransformTask,
-} from '../engine/engine-runtime.js';
+import { chunk, groupBy } from '../collections.js';
+import { replaySelectorSchema } from '../model/inputs.js';
+import { parseInput } from '../validation.js';
+import type { EngineRuntime } from './stage-runtime.js';
+import type { TransformTask } from './stage-tasks.js';
 import { EtlError } from '../errors.js';
 import { addCounts, zeroCounts } from '../loader/loader.js';
-import type { Entity } from '../model/canonical.js';
-import { assertCleanInput } from '../validation.js';
-
-const replaySelectorSchema = z.union([
-  z.strictObject({ jobId: z.string() }),
-  z.strictObject({ integrationId: z.string(), stream: z.string().optional() }),
-  z
-    .strictObject({
-      from: z.iso.datetime({ offset: true }),
-      to: z.iso.datetime({ offset: true }),
-      integrationId: z.string().optional(),
-    })
-    .refine((w) => Date.parse(w.from) <= Date.parse(w.to), {
-      message: 'from must not be after to',
-      path: ['from'],
-    }),
-]);
+import { transformIsolating } from './entity-validation.js';
 
 /** Replay: transform and load stored raw rows again, without the source; a dry run rolls its loads back. */
 export function replayer(rt: EngineRuntime) {
-  const {
-    db,
-    queue,
-    batchSize,
-    jobs,
-    raw,
-    integrations,
-    loader,
-    emit,
-    finish,
-    transformRows,
-    transformContext,
-  } = rt;
+  const { db, queue, batchSize, jobs, raw, integrations, loader, emit, finish, transformContext } = rt;
 
   async function replay(
     selectorInput: ReplaySelector,
     replayOptions: { dryRun?: boolean; requestedBy?: string } = {},
   ): Promise<ReplayResult> {
-    assertCleanInput(selectorInput, 'replay selector');
-    const parsed = replaySelectorSchema.safeParse(selectorInput);
-    if (!parsed.success) throw invalidInput('replay selector', parsed.error);
-    const selector = parsed.data as ReplaySelector;
+    const selector: ReplaySelector = parseInput('replay selector', replaySelectorSchema, selectorInput);
     if ('jobId' in selector) await jobs.get(selector.jobId);
     if ('integrationId' in selector && selector.integrationId) await integrations.get(selector.integrationId);
     const groups = await raw.countSelected(selector);
@@ -77,7 +42,8 @@ export function replayer(rt: EngineRuntime) {
               const rows = await raw.read(ids, tx);
               for (const [stream, streamRows] of groupBy(rows, (r) => r.stream)) {
                 const { connector, ...context } = ctxBase;
-                const entities = await transformRowsTolerant(connector, streamRows, {
+                // Records that fail to transform are left out, as the real replay would dead-letter them.
+                const { entities } = await transformIsolating(connector, streamRows, {
                   integrationId,
                   stream,
                   ...context,
@@ -137,23 +103,6 @@ export function replayer(rt: EngineRuntime) {
     if (batches.length > 0) await queue.publish('transform', batches);
     await finish(job.id);
     return { dryRun: false, records, counts: zeroCounts(), job: await jobs.get(job.id) };
-  }
-
-  /** For dry runs: records that fail to transform are left out, as the real replay would dead-letter them. */
-  async function transformRowsTolerant(connector: Connector, rows: RawRow[], ctx: TransformContext) {
-    try {
-      return await transformRows(connector, rows, ctx);
-    } catch {
-      const out: Entity[] = [];
-      for (const row of rows) {
-        try {
-          out.push(...(await transformRows(connector, [row], ctx)));
-        } catch {
-          // counted by the real replay as a dead letter
-        }
-      }
-      return out;
-    }
   }
 
   return replay;

@@ -1,5 +1,6 @@
-import type { EngineRuntime, LoadTask, TransformTask } from '../engine/engine-runtime.js';
-import type { Entity } from '../model/canonical.js';
+import type { EngineRuntime } from './stage-runtime.js';
+import type { LoadTask, TransformTask } from './stage-tasks.js';
+import { transformIsolating } from './entity-validation.js';
 import type { QueueMessage } from '../queue/queue.js';
 
 /**
@@ -8,20 +9,7 @@ import type { QueueMessage } from '../queue/queue.js';
  * so a redelivered message changes nothing.
  */
 export function transformAndLoadStages(rt: EngineRuntime) {
-  const {
-    db,
-    queue,
-    loader,
-    jobs,
-    raw,
-    emit,
-    progressDue,
-    finish,
-    meta,
-    transformRows,
-    transformContext,
-    failRecords,
-  } = rt;
+  const { db, queue, loader, jobs, raw, emit, progressDue, finish, meta, transformContext, failRecords } = rt;
 
   async function handleTransform(message: QueueMessage) {
     const task = message.body as TransformTask;
@@ -31,30 +19,15 @@ export function transformAndLoadStages(rt: EngineRuntime) {
       if (rows.length === 0) return;
       const { connector, ...context } = await transformContext(integrationId);
       const ctx = { integrationId, stream: task.stream, ...context };
-      let entities: Entity[];
-      let goodIds = rows.map((r) => r.id);
-      try {
-        entities = await transformRows(connector, rows, ctx);
-      } catch (error) {
-        if (rows.length === 1) throw error;
-        // Isolate the bad records: the good ones go on, each bad one retries (and dead-letters) on its own.
-        entities = [];
-        goodIds = [];
-        const bad: string[] = [];
-        for (const row of rows) {
-          try {
-            entities.push(...(await transformRows(connector, [row], ctx)));
-            goodIds.push(row.id);
-          } catch {
-            bad.push(row.id);
-          }
-        }
-        if (bad.length > 0) {
-          await queue.publish(
-            'transform',
-            bad.map((id): TransformTask => ({ ...task, rawIds: [id] })),
-          );
-        }
+      const { entities, goodIds, bad } = await transformIsolating(connector, rows, ctx);
+      // A batch of one that fails is this message's failure: it retries and, at the end, dead-letters.
+      if (rows.length === 1 && bad.length === 1) throw bad[0]!.error;
+      if (bad.length > 0) {
+        // The good records go on; each bad one retries (and dead-letters) on its own.
+        await queue.publish(
+          'transform',
+          bad.map(({ id }): TransformTask => ({ ...task, rawIds: [id] })),
+        );
       }
       if (goodIds.length > 0) {
         await queue.publish('load', [{ ...task, rawIds: goodIds, entities } satisfies LoadTask]);

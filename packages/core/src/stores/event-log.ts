@@ -99,6 +99,14 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
         JSON.stringify(payload),
       ]);
     },
+    /** How many events of a type the log holds (every process's). */
+    async count(type: EngineEventPayload['type']): Promise<number> {
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${table} WHERE type = $1`,
+        [type],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
@@ -106,3 +114,5 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
     },
   };
 }
+
+export type EventLog = ReturnType<typeof eventLog>;

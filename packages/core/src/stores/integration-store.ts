@@ -13,7 +13,8 @@ import { EtlError } from '../errors.js';
 import { isUuid } from './row-keys.js';
 import { secretOriginOf, singleSecretOrigin } from './secret-origin.js';
 import { MASK, mapSecretFields, maskSealed, readPath, sealedValues, type SecretKeyring } from './secrets.js';
-import { assertCleanInput, formatIssues, type FieldIssue } from '../validation.js';
+import { createIntegrationInputSchema, updateIntegrationInputSchema } from '../model/inputs.js';
+import { assertCleanInput, formatIssues, parseInput, type FieldIssue } from '../validation.js';
 
 interface IntegrationRow {
   id: string;
@@ -129,14 +130,6 @@ export function integrationStore(
     return rows[0];
   };
 
-  const validateName = (name: unknown) => {
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
-      throw new EtlError('invalid_input', 'name: must be a non-empty string of at most 200 characters', {
-        details: [{ path: 'name', message: 'must be a non-empty string of at most 200 characters' }],
-      });
-    }
-  };
-
   /**
    * The stored config with `patch` merged over it. A masked or omitted secret keeps the stored one only while
    * the origin stays the same: a changed site (scheme, host or port) needs every stored secret entered again.
@@ -169,10 +162,9 @@ export function integrationStore(
 
   return {
     connectorFor,
-    async create(input: CreateIntegrationInput): Promise<Integration> {
-      assertCleanInput(input, 'integration');
+    async create(given: CreateIntegrationInput): Promise<Integration> {
+      const input = parseInput('integration', createIntegrationInputSchema, given);
       const connector = connectorFor(input.connector);
-      validateName(input.name);
       const config = parseConfig(connector, input.config);
       const id = randomUUID();
       const { rows } = await db.query<IntegrationRow>(
@@ -181,7 +173,7 @@ export function integrationStore(
         [
           id,
           connector.name,
-          input.name.trim(),
+          input.name,
           JSON.stringify(seal(connector, id, config)),
           input.scheduleSeconds ?? null,
           input.enabled ?? true,
@@ -198,11 +190,10 @@ export function integrationStore(
       );
       return rows.map(masked);
     },
-    async update(id: string, patch: UpdateIntegrationInput): Promise<Integration> {
-      assertCleanInput(patch, 'integration');
+    async update(id: string, given: UpdateIntegrationInput): Promise<Integration> {
+      const patch = parseInput('integration patch', updateIntegrationInputSchema, given);
       const current = await row(id);
       const connector = connectorFor(current.connector);
-      if (patch.name !== undefined) validateName(patch.name);
       let sealed = current.config;
       if (patch.config !== undefined) {
         sealed = seal(connector, id, mergeConfig(connector, current, patch.config));
@@ -212,7 +203,7 @@ export function integrationStore(
          WHERE id = $1 RETURNING *`,
         [
           id,
-          patch.name?.trim() ?? current.name,
+          patch.name ?? current.name,
           JSON.stringify(sealed),
           patch.scheduleSeconds === undefined ? current.schedule_seconds : patch.scheduleSeconds,
           patch.enabled ?? current.enabled,
@@ -365,3 +356,5 @@ export function integrationStore(
     },
   };
 }
+
+export type IntegrationStore = ReturnType<typeof integrationStore>;

@@ -120,6 +120,9 @@ export interface JobStreamKey {
 type StreamStatus = JobStreamState['status'];
 const endedStreamStatuses = ['done', 'failed', 'cancelled'];
 
+const recordStages = ['extracted', 'transformed', 'loaded', 'failed'] as const;
+type RecordStage = (typeof recordStages)[number];
+
 /**
  * The job table (PostgreSQL is the source of truth for job state) and per-stream progress: owns `etl_jobs` and
  * `etl_job_streams`. Lock order in every transaction: stream rows first, then the job row.
@@ -142,7 +145,6 @@ export function jobStore(db: Db, schema: string) {
       [key.jobId, key.stream, partitionKey(key.partition), status, error ?? null],
     );
   };
-
   const insertStreams = async (
     tx: DbClient,
     jobId: string,
@@ -156,12 +158,10 @@ export function jobStore(db: Db, schema: string) {
       [jobId, JSON.stringify(entries.map((e) => ({ ...e, partition: partitionKey(e.partition) })))],
     );
   };
-
   const streamsOf = async (jobId: string, client: DbClient = db): Promise<JobStreamState[]> => {
     const { rows } = await client.query<StreamRow>(`SELECT * FROM ${streams} WHERE job_id = $1`, [jobId]);
     return rows.map(toStream);
   };
-
   const transition = async (
     id: string,
     action: JobAction,
@@ -177,15 +177,24 @@ export function jobStore(db: Db, schema: string) {
     );
     return rows[0] ? toJob(rows[0]) : undefined;
   };
-
   const get = async (id: string, client: DbClient = db): Promise<Job> => {
     if (!isUuid(id)) throw new EtlError('not_found', `job ${id} does not exist`);
     const { rows } = await client.query<JobRow>(`SELECT * FROM ${jobs} WHERE id = $1`, [id]);
     if (!rows[0]) throw new EtlError('not_found', `job ${id} does not exist`);
     return toJob(rows[0]);
   };
-
   return {
+    /** Jobs by status and the records of every job by stage, for metrics. */
+    async totals(): Promise<{ byStatus: Map<string, number>; records: Record<RecordStage, number> }> {
+      const { rows } = await db.query<{ status: string; n: string } & Record<RecordStage, string>>(
+        `SELECT status, count(*)::text AS n, sum(extracted)::text AS extracted, sum(transformed)::text AS transformed,
+                sum(loaded)::text AS loaded, sum(failed)::text AS failed
+         FROM ${jobs} GROUP BY status`,
+      );
+      const records = { extracted: 0, transformed: 0, loaded: 0, failed: 0 };
+      for (const row of rows) for (const stage of recordStages) records[stage] += Number(row[stage] ?? 0);
+      return { byStatus: new Map(rows.map((r) => [r.status, Number(r.n)])), records };
+    },
     /** Creates a job and its top-level stream rows in one transaction. */
     async create(
       job: {

@@ -41,6 +41,21 @@ export function rateLimitBudgets(
   };
 
   return {
+    /** Integrations whose source asked to pause until a time still ahead, as every process sees them. */
+    async active(): Promise<{ integrationId: string; until: string; reason: string }[]> {
+      const { rows } = await db.query<{
+        integration_id: string;
+        paused_until: string | Date;
+        reason: string;
+      }>(
+        `SELECT integration_id, paused_until, reason FROM ${table} WHERE paused_until > now() ORDER BY integration_id`,
+      );
+      return rows.map((r) => ({
+        integrationId: r.integration_id,
+        until: new Date(r.paused_until).toISOString(),
+        reason: r.reason,
+      }));
+    },
     for(integrationId: string): RateLimitBudget {
       return {
         async wait(signal) {
@@ -66,3 +81,5 @@ export function rateLimitBudgets(
     },
   };
 }
+
+export type RateLimitBudgets = ReturnType<typeof rateLimitBudgets>;

@@ -4,6 +4,7 @@ import { openDb } from '../db/db.js';
 import { createEngine } from '../engine/engine.js';
 import type { Engine } from '../engine/engine-types.js';
 import { mappingsSchema, mappingsView } from '../model/mappings.js';
+import { streamOrder, validateConnector } from '../connector/validate-connector.js';
 import { memoryQueue } from '../queue/memory-queue.js';
 import { entitySchemas, entityTables } from '../model/canonical.js';
 
@@ -21,19 +22,6 @@ export interface ConnectorSuiteOptions<C> {
   /** Pages read per stream in the direct extraction check (bounded; default 50). */
   maxPages?: number;
   timeoutMs?: number;
-}
-
-function topoOrder(connector: Connector, names: string[]): string[] {
-  const out: string[] = [];
-  const visit = (name: string, path: string[]) => {
-    if (out.includes(name)) return;
-    if (path.includes(name)) throw new Error(`stream dependency cycle: ${[...path, name].join(' → ')}`);
-    const def = connector.streams.find((d) => d.name === name);
-    for (const dep of def?.dependsOn ?? []) if (names.includes(dep)) visit(dep, [...path, name]);
-    out.push(name);
-  };
-  for (const name of names) visit(name, []);
-  return out;
 }
 
 /**
@@ -78,20 +66,8 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
 
     it('is well formed: unique streams with primary keys, known and acyclic dependencies', () => {
       expect(connector.name).toMatch(/^[a-z][a-z0-9-]*$/);
-      const names = connector.streams.map((s) => s.name);
-      expect(new Set(names).size).toBe(names.length);
-      for (const stream of connector.streams) {
-        expect(stream.primaryKey.length, `${stream.name} has a primary key`).toBeGreaterThan(0);
-        for (const dep of stream.dependsOn ?? [])
-          expect(names, `${stream.name} depends on a known stream`).toContain(dep);
-        if (stream.partitioned)
-          expect(connector.extractor.partitions, 'partitioned streams need partitions()').toBeTypeOf(
-            'function',
-          );
-      }
-      expect(() => topoOrder(connector, names)).not.toThrow();
-      if (connector.defaultMappings)
-        expect(mappingsSchema.safeParse(connector.defaultMappings).success).toBe(true);
+      // The same check createEngine makes when it registers the connector.
+      expect(() => validateConnector(connector)).not.toThrow();
     });
 
     it('refuses an invalid config, naming the field', () => {
@@ -104,7 +80,7 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
 
     it('extracts JSON pages whose last checkpoint resumes without new records', { timeout }, async () => {
       const maxPages = options.maxPages ?? 50;
-      for (const stream of topoOrder(connector, streams)) {
+      for (const stream of streamOrder(connector, streams)) {
         const def = connector.streams.find((d) => d.name === stream)!;
         const partitions = def.partitioned
           ? await connector.extractor.partitions!({ ...context(stream, null, null) })
@@ -202,7 +178,7 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
         const integration = await engine.integrations.create({
           connector: connector.name,
           name: 'conformance',
-          config,
+          config: config as Record<string, unknown>,
         });
         for (const field of connector.secretFields ?? []) {
           const value = field

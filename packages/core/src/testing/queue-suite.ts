@@ -37,6 +37,18 @@ export function testQueueAdapter(options: QueueAdapterSuiteOptions): void {
       open = [];
     });
 
+    it('declares its capabilities, and offers what it declares', async () => {
+      const queue = await make();
+      const { capabilities } = queue;
+      expect(typeof capabilities?.durableRedelivery, 'capabilities.durableRedelivery').toBe('boolean');
+      expect(capabilities.deadLetters, 'capabilities.deadLetters matches queue.deadLetters').toBe(
+        queue.deadLetters !== undefined,
+      );
+      expect(capabilities.stats, 'capabilities.stats matches queue.stats').toBe(
+        typeof queue.stats === 'function',
+      );
+    });
+
     it(
       'delivers every published body exactly once, as JSON, with ids and attempt 1',
       { timeout },
