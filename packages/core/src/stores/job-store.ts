@@ -168,6 +168,8 @@ export function jobStore(db: Db, schema: string) {
     client: DbClient = db,
   ): Promise<Job | undefined> => {
     const { from, to } = jobTransitions[action];
+    // Not an id at all: no job to move (the caller's look-up then answers not_found).
+    if (!isUuid(id)) return undefined;
     const { rows } = await client.query<JobRow>(
       `UPDATE ${jobs} SET status = $2, updated_at = now(),
          started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
@@ -279,6 +281,7 @@ export function jobStore(db: Db, schema: string) {
     transition,
     /** Resumes a paused job and re-queues its paused streams, returning them to publish. */
     async resume(id: string): Promise<{ job: Job | undefined; streams: JobStreamKey[] }> {
+      if (!isUuid(id)) return { job: undefined, streams: [] };
       return db.transaction(async (tx) => {
         await tx.query(`SELECT 1 FROM ${streams} WHERE job_id = $1 ORDER BY stream, partition FOR UPDATE`, [
           id,
