@@ -20,7 +20,7 @@ async function startHungServer() {
   };
 }
 
-describe('start-up against a service that accepts and never answers', () => {
+describe.concurrent('start-up against a service that accepts and never answers', () => {
   let hung: Awaited<ReturnType<typeof startHungServer>>;
   beforeAll(async () => {
     hung = await startHungServer();

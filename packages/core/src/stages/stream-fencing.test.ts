@@ -1,9 +1,11 @@
+// @etl-test-services postgres-optional
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connector/connector.js';
 import { createEngine } from '../engine/engine.js';
 import type { Engine } from '../engine/engine-types.js';
 import { memoryQueue } from '../queue/memory-queue.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
+import { testDbKinds } from '../testing/services.js';
 import { syntheticConnector } from '../testing/synthetic.js';
 import { waitUntil } from '../testing/wait-until.js';
 
@@ -26,7 +28,7 @@ function countingSource() {
   return { connector, produced };
 }
 
-describe.each(['postgres', 'pglite'] as const)('one owner per stream on %s', (kind) => {
+describe.each(testDbKinds())('one owner per stream on %s', (kind) => {
   let t: TestDb;
   let engine: Engine;
   const source = countingSource();
