@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { stages, type Stage } from '@etl/core';
+import { logLevels } from './log.js';
 
 /** Thrown when the environment is invalid; the message names every offending variable. */
 export class ConfigError extends Error {
@@ -116,6 +117,7 @@ const envSchema = z.object({
   ETL_UI_USER: z.string().min(1).optional(),
   ETL_UI_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   ETL_UI_READ_ONLY: flag.default(false),
+  ETL_LOG_LEVEL: z.enum(logLevels).default('info'),
 });
 
 export type Config = z.output<typeof envSchema>;

@@ -1,6 +1,7 @@
 import type { Connector, Stage } from '@etl/core';
 import { createHostApp } from './app.js';
 import type { Config } from './config.js';
+import { logJobOutcomes } from './job-log.js';
 import { logLine } from './log.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
@@ -32,9 +33,10 @@ export async function startHost(
     const scheduler = config.ETL_SCHEDULER
       ? startScheduler(engine, { tickMs: config.ETL_SCHEDULER_TICK_SECONDS * 1000, log: logLine })
       : undefined;
+    const stopJobLog = logJobOutcomes(engine);
     const app = createHostApp({
       engine,
-      handled: runtime.handled,
+      metrics: runtime.metrics,
       ui: { user: config.ETL_UI_USER, password: config.ETL_UI_PASSWORD, readOnly: config.ETL_UI_READ_ONLY },
     });
     const { server, port } = await listen(app, config.PORT, config.HOST, {
@@ -60,6 +62,7 @@ export async function startHost(
       stop() {
         stopping ??= (async () => {
           await scheduler?.stop();
+          stopJobLog();
           await Promise.all([closeServer(server), engine.stop()]);
           logLine({ event: 'worker.handled', handled: runtime.handled });
           await runtime.close();

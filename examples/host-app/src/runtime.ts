@@ -12,9 +12,11 @@ import {
 } from '@etl/core';
 import { githubConnector } from '@etl/connector-github';
 import { jiraConnector } from '@etl/connector-jira';
-import { rabbitmqQueue } from '@etl/queue-rabbitmq';
+import { rabbitmqQueue, type RabbitmqQueue } from '@etl/queue-rabbitmq';
 import type { Config } from './config.js';
 import { countingQueue, type HandledCounts } from './counting-queue.js';
+import { log } from './log.js';
+import { pipelineMetrics, type PipelineMetrics } from './metrics.js';
 
 /** Everything the host opened: it owns the db and queue connections and closes them last. */
 export interface Runtime {
@@ -22,6 +24,8 @@ export interface Runtime {
   engine: Engine;
   /** Messages and records handled by workers in this process. */
   handled: HandledCounts;
+  /** Prometheus metrics of this process (the app serves them at `/metrics`). */
+  metrics: PipelineMetrics;
   dbKind: 'postgres' | 'pglite';
   close(): Promise<void>;
 }
@@ -75,7 +79,9 @@ export async function openRuntime(
     await opened.close();
     throw error;
   }
-  const { queue, handled } = countingQueue(base);
+  const metrics = pipelineMetrics();
+  const { queue, handled } = countingQueue(base, metrics);
+  const stopLoggingBroker = logBrokerConnection(base);
   let engine: Engine;
   try {
     engine = await createEngine({
@@ -88,25 +94,59 @@ export async function openRuntime(
       migrate: options.migrate ?? true,
     });
   } catch (error) {
+    stopLoggingBroker();
     await queue.close().catch(() => undefined);
     await opened.close();
     throw error;
   }
+  const unbindMetrics = metrics.bind(engine);
   let closing: Promise<void> | undefined;
   return {
     config,
     engine,
     handled,
+    metrics,
     dbKind: opened.kind,
     close() {
       closing ??= (async () => {
+        unbindMetrics();
         await engine.stop();
+        stopLoggingBroker();
         await queue.close();
         await opened.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * One warning when the broker connection is lost and one line when it is back, however many reconnect
+ * attempts lie between (those are debug lines).
+ */
+function logBrokerConnection(queue: QueueAdapter): () => void {
+  const rabbit = queue as Partial<RabbitmqQueue>;
+  if (!rabbit.onConnectionEvent) return () => undefined;
+  let down = false;
+  return rabbit.onConnectionEvent((event) => {
+    if (event.type === 'lost' && !down) {
+      down = true;
+      log.warn(
+        { event: 'broker.lost', error: event.error },
+        'lost the connection to the broker; reconnecting',
+      );
+    } else if (event.type === 'reconnect-scheduled') {
+      log.debug({
+        event: 'broker.reconnect',
+        attempt: event.attempt,
+        delayMs: event.delayMs,
+        error: event.error,
+      });
+    } else if (event.type === 'connected' && down) {
+      down = false;
+      log.info({ event: 'broker.connected', generation: event.generation }, 'connected to the broker again');
+    }
+  });
 }
 
 export function allStages(): Stage[] {

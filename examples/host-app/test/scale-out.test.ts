@@ -128,10 +128,19 @@ describe('host app + worker processes on PostgreSQL and RabbitMQ', () => {
     expect(job.status).toBe('succeeded');
     expect(job.counters.loaded).toBe(job.counters.extracted);
 
-    // The app's /metrics reads the shared database: the same totals whoever did the work.
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // The app's /metrics follows every process's events: the same totals whoever did the work.
+    const loadedSeries = new RegExp(
+      `etl_records_total\\{stage="load",connector="jira",integration="[^"]+"\\} ${job.counters.loaded}\\b`,
+    );
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return loadedSeries.test(text) ? text : undefined;
+      },
+      20_000,
+      'the loaded records in /metrics',
+    );
     expect(metrics).toContain('etl_jobs{status="succeeded"} 1');
-    expect(metrics).toMatch(new RegExp(`etl_records_total\\{stage="loaded"\\} ${job.counters.loaded}\\b`));
     expect(metrics).toContain('etl_queue_consumers{stage="load"} 2');
 
     const finals = [];
