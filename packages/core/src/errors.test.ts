@@ -27,6 +27,8 @@ describe('EtlError', () => {
       'very-private-value-42',
     );
     expect(describeError(new Error('x very-private-value-42'))).toBe('x [redacted]');
+    const basic = Buffer.from('ops@acme.test:very-private-value-42').toString('base64');
+    expect(redact(`echoed ${basic}`)).not.toContain(basic.slice(20, 40));
   });
 
   it('keeps messages readable: field names followed by their error are not taken for secrets', () => {

@@ -58,7 +58,17 @@ const knownSecrets = new Set<string>();
  * would garble ordinary words in every message.
  */
 export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 8) knownSecrets.add(value);
+  if (!value || value.length < 8) return;
+  knownSecrets.add(value);
+  // Inside base64 (a Basic auth header, a token echoed in an encoded body): the characters that depend on the
+  // secret alone, at each of the three alignments it can have, in both alphabets.
+  for (const prefix of ['', 'x', 'xy']) {
+    const encoded = Buffer.from(prefix + value).toString('base64');
+    const core = encoded.slice(prefix ? 4 : 0, -4);
+    if (core.length < 8) continue;
+    knownSecrets.add(core);
+    knownSecrets.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
 }
 
 /** Removes tokens, passwords and credentials in URLs from a string. */

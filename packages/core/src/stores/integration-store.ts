@@ -9,7 +9,7 @@ import type {
   SecretRotation,
   UpdateIntegrationInput,
 } from '../engine/engine-types.js';
-import { EtlError } from '../errors.js';
+import { EtlError, registerSecret } from '../errors.js';
 import { isUuid } from './row-keys.js';
 import { secretOriginOf, singleSecretOrigin } from './secret-origin.js';
 import { MASK, mapSecretFields, maskSealed, readPath, sealedValues, type SecretKeyring } from './secrets.js';
@@ -84,16 +84,20 @@ export function integrationStore(
 
   const seal = (connector: Connector, id: string, config: Record<string, unknown>) => {
     const origin = secretOriginOf(connector, config);
-    return mapSecretFields(config, connector.secretFields, (v, field) =>
-      keyring.encrypt(v, bindingOf(id, field, origin)),
-    );
+    return mapSecretFields(config, connector.secretFields, (v, field) => {
+      // Every secret the store handles is redacted from every error from now on, whatever the connector does.
+      registerSecret(v);
+      return keyring.encrypt(v, bindingOf(id, field, origin));
+    });
   };
 
   const unseal = (connector: Connector, r: IntegrationRow) => {
     const origin = secretOriginOf(connector, r.config);
     return mapSecretFields(r.config, connector.secretFields, (v, field) => {
       try {
-        return keyring.decrypt(v, bindingOf(r.id, field, origin));
+        const plain = keyring.decrypt(v, bindingOf(r.id, field, origin));
+        registerSecret(plain);
+        return plain;
       } catch (error) {
         if (!(error instanceof EtlError)) throw error;
         throw new EtlError(
