@@ -201,6 +201,21 @@ describe('operations UI in Chromium, mounted at /etl', () => {
     await shot('dead-letter-replayed');
   });
 
+  it('tests unsaved settings from the edit form without saving them', async () => {
+    const source = await integration('draft-test', { records: 2 });
+    await page.goto(`${host.uiUrl}integrations`);
+    await page.getByRole('button', { name: 'Edit draft-test' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit integration' });
+    await dialog.getByLabel('records').fill('7');
+    await dialog.getByRole('button', { name: 'Test these settings' }).click();
+    await expect
+      .poll(() => dialog.getByRole('status').textContent())
+      .toBe('Connection OK — synthetic source ready');
+    const stored = await host.engine.integrations.get(source.id);
+    expect(stored.config.records).toBe(2);
+    expect(stored.updatedAt).toBe(source.updatedAt);
+  });
+
   it('renders script payloads in names as text, works by keyboard and on a narrow screen', async () => {
     const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
     await integration(payload, { records: 1 });

@@ -124,20 +124,43 @@ function IntegrationForm({
   const [schedule, setSchedule] = useState(editing?.scheduleSeconds ? String(editing.scheduleSeconds) : '');
   const [enabled, setEnabled] = useState(editing?.enabled ?? true);
   const [error, setError] = useState<unknown>(undefined);
+  const [tested, setTested] = useState<string | undefined>(undefined);
   const info = connectors.find((c) => c.name === connector);
   const properties = info?.configSchema?.properties;
 
+  /** The config as the form holds it, or undefined (with the error shown) when the JSON is malformed. */
+  const formConfig = (): Record<string, unknown> | undefined => {
+    if (properties) return config;
+    try {
+      return JSON.parse(rawConfig) as Record<string, unknown>;
+    } catch (e) {
+      setError(new Error(`config is not valid JSON: ${(e as Error).message}`));
+      return undefined;
+    }
+  };
+
+  // Tests the unsaved settings; a changed site needs its secrets typed in again, as saving does.
+  const testDraft = async () => {
+    const cfg = formConfig();
+    if (!cfg || !editing) return;
+    try {
+      setError(undefined);
+      setTested(undefined);
+      const { result } = await api<{ result: { ok: boolean; message: string } }>(
+        'POST',
+        `integrations/${encodeURIComponent(editing.id)}/test`,
+        { config: cfg },
+      );
+      setTested(`${result.ok ? 'Connection OK' : 'Connection failed'} — ${result.message}`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   const submit = async (event: Event) => {
     event.preventDefault();
-    let cfg: Record<string, unknown> = config;
-    if (!properties) {
-      try {
-        cfg = JSON.parse(rawConfig) as Record<string, unknown>;
-      } catch (e) {
-        setError(new Error(`config is not valid JSON: ${(e as Error).message}`));
-        return;
-      }
-    }
+    const cfg = formConfig();
+    if (!cfg) return;
     const scheduleSeconds = schedule ? Number(schedule) : null;
     try {
       setError(undefined);
@@ -200,7 +223,12 @@ function IntegrationForm({
             <textarea rows={6} value={rawConfig} onInput={(e) => setRawConfig(e.currentTarget.value)} />
           </label>
         )}
-        {editing && <small>Secrets show as {masked}; leave them unchanged to keep the stored value.</small>}
+        {editing && (
+          <small>
+            Secrets show as {masked}; leave them unchanged to keep the stored value. A secret is only sent to
+            the site it was saved for: change the site's URL and enter its secrets again.
+          </small>
+        )}
       </fieldset>
       <label>
         Sync every (seconds, empty = manual only)
@@ -211,10 +239,20 @@ function IntegrationForm({
         Enabled
       </label>
       <ErrorNote error={error} />
+      {tested && (
+        <p class="notice" role="status">
+          {tested}
+        </p>
+      )}
       <div class="buttons">
         <button type="submit" class="primary">
           {editing ? 'Save' : 'Create'}
         </button>
+        {editing && (
+          <button type="button" onClick={() => void testDraft()}>
+            Test these settings
+          </button>
+        )}
         <button type="button" onClick={onCancel}>
           Cancel
         </button>
