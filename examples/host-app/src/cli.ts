@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --conditions=etl-source --import tsx
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { finishedStatuses, isEtlError, jobStatuses, type Engine, type Job, type JobStatus } from '@etl/core';
 import { editDistance, jobSummary, liveBlock, progressLines, table } from './cli-output.js';
