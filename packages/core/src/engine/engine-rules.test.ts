@@ -7,6 +7,7 @@ import type { QueueAdapter, Stage } from '../queue/queue.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
 import { syntheticConnector } from '../testing/synthetic.js';
 import { rateLimitBudgets } from '../stores/rate-limit.js';
+import { waitUntil } from '../testing/wait-until.js';
 import { createEngine } from './engine.js';
 import type { Engine } from './engine-types.js';
 
@@ -194,30 +195,53 @@ describe('engine inputs, capabilities and stats', () => {
     );
   });
 
-  it('recovers unfinished work at start only when the queue does not redeliver durably', async () => {
+  it('takes over a job only when its owner is gone, and only when the queue does not redeliver durably', async () => {
     const integration = await engine.integrations.create({
       connector: 'synthetic',
       name: 'recover',
       config: { records: 5 },
     });
-    const job = await engine.jobs.start({ integrationId: integration.id, mode: 'full' });
-    // A restarted process: a fresh queue, the same database.
-    for (const durableRedelivery of [true, false]) {
+    const process = (durableRedelivery: boolean) => {
       const { queue, published } = recordingQueue(durableRedelivery);
-      const restarted = await createEngine({
+      const opened = createEngine({
         db: t.db,
         schema: t.schema,
         queue,
         connectors: [syntheticConnector()],
         migrate: false,
+        streamLeaseMs: 1_000,
       });
-      await restarted.startWorkers({ stages: [] });
-      await restarted.stop();
-      expect(published, `durableRedelivery: ${durableRedelivery}`).toEqual(
-        durableRedelivery ? [] : ['extract'],
-      );
-      await queue.close();
-    }
+      return { opened, queue, published };
+    };
+    // The owner: a process that started the job and keeps its lease while it runs (no stage consumed here).
+    const owner = process(false);
+    const first = await owner.opened;
+    await first.startWorkers({ stages: [] });
+    const job = await first.jobs.start({ integrationId: integration.id, mode: 'full' });
+    owner.published.length = 0;
+
+    const durable = process(true);
+    const other = process(false);
+    const [durableEngine, otherEngine] = await Promise.all([durable.opened, other.opened]);
+    await durableEngine.startWorkers({ stages: [] });
+    await otherEngine.startWorkers({ stages: [] });
+    // Three lease lengths with the owner alive: nobody takes the job.
+    const aliveUntil = Date.now() + 3_000;
+    await waitUntil(() => Date.now() > aliveUntil || other.published.length > 0, 5_000, 'three leases');
+    expect(other.published, 'a live owner keeps its job').toEqual([]);
+
+    // The owner stops (its messages go with it): the other process takes the job over and says so.
+    await first.stop();
+    await waitUntil(() => other.published.length > 0, 5_000, 'the take-over');
+    expect(other.published).toEqual(['extract']);
+    expect(durable.published, 'a durable queue redelivers by itself').toEqual([]);
+    const events = await otherEngine.events.since(0, { jobId: job.id });
+    const adopted = events.filter((e) => e.type === 'job.adopted');
+    expect(adopted).toHaveLength(1);
+    expect(adopted[0]).toMatchObject({ owner: expect.any(String), previousOwner: expect.any(String) });
+
+    for (const e of [durableEngine, otherEngine]) await e.stop();
+    for (const q of [owner.queue, durable.queue, other.queue]) await q.close();
     await engine.jobs.cancel(job.id);
   });
 

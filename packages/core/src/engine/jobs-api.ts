@@ -58,6 +58,7 @@ export function jobsApi(rt: EngineRuntime): Engine['jobs'] {
         requestedBy: requestedBy ?? null,
         status: 'queued',
         streamsPending: selected.length,
+        owner: rt.jobOwner(),
       },
       initial,
     );
@@ -107,6 +108,8 @@ export function jobsApi(rt: EngineRuntime): Engine['jobs'] {
     async resume(id) {
       const { job, streams: tasks } = await jobs.resume(id);
       if (!job) return illegal(id, 'resume');
+      const owner = rt.jobOwner();
+      if (owner) await jobs.takeJobLease(id, owner.id, owner.leaseMs);
       await emit({ type: 'job.status', jobId: id, status: 'running' });
       if (tasks.length > 0) await queue.publish('extract', tasks);
       return job;

@@ -21,21 +21,43 @@ export function stageWorkers(rt: EngineRuntime) {
   const subscriptions: Subscription[] = [];
   let started = false;
 
+  let leaseTimer: NodeJS.Timeout | undefined;
+
   /**
-   * A queue without durable redelivery lost its messages with the last process: re-publishes, from
-   * PostgreSQL, what unfinished jobs still need (their open streams and their raw rows not yet loaded).
+   * A queue without durable redelivery keeps a job's messages in the process that runs it, which owns the
+   * job by a lease it renews. Jobs whose owner died (lease expired) or that have none are taken over here,
+   * with an event saying so, and what they still need (open streams, raw rows not yet loaded) is published
+   * again from PostgreSQL. A job whose owner is alive is never touched.
    */
-  async function recover() {
-    const streams = await jobs.activeStreams();
+  async function adoptOrphanedJobs() {
+    const adopted = await jobs.adoptOrphanedJobs(rt.workerId, rt.streamLeaseMs);
+    if (adopted.length === 0) return;
+    for (const { jobId, previousOwner } of adopted)
+      await rt.emit({ type: 'job.adopted', jobId, owner: rt.workerId, previousOwner });
+    const ids = adopted.map((a) => a.jobId);
+    const streams = await jobs.activeStreams(ids);
     if (streams.length > 0) await queue.publish('extract', streams satisfies ExtractTask[]);
-    for (const batch of await raw.pendingOfActiveJobs()) {
+    for (const batch of await raw.pendingOfActiveJobs(ids)) {
       await publishTransforms(batch.jobId, batch.stream, batch.partition, batch.ids);
     }
   }
 
+  function keepJobLeases() {
+    leaseTimer = setInterval(() => {
+      void (async () => {
+        await jobs.renewJobLeases(rt.workerId, rt.streamLeaseMs);
+        await adoptOrphanedJobs();
+      })().catch(() => undefined); // the database may be briefly away: the next tick retries
+    }, rt.streamLeaseMs / 3);
+    leaseTimer.unref();
+  }
+
   return {
     async start(options: WorkerOptions = {}) {
-      if (!started && !queue.capabilities.durableRedelivery) await recover();
+      if (!started && !queue.capabilities.durableRedelivery) {
+        await adoptOrphanedJobs();
+        keepJobLeases();
+      }
       started = true;
       for (const stage of options.stages ?? allStages) {
         const prefetch = options.concurrency?.[stage] ?? defaultConcurrency[stage];
@@ -43,8 +65,14 @@ export function stageWorkers(rt: EngineRuntime) {
       }
     },
     async stop() {
+      clearInterval(leaseTimer);
+      leaseTimer = undefined;
+      started = false;
       const subs = subscriptions.splice(0);
       await Promise.all(subs.map((sub) => sub.cancel()));
+      // Its messages leave with this process: another may take its jobs over without waiting for the lease.
+      if (!queue.capabilities.durableRedelivery)
+        await jobs.releaseJobLeases(rt.workerId).catch(() => undefined);
     },
   };
 }

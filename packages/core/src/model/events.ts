@@ -3,6 +3,8 @@ import type { JobCounters, JobStatus } from './jobs.js';
 /** Typed progress events. Persisted with a growing id, so subscribers (SSE) can resume after a gap. */
 export type EngineEventPayload =
   | { type: 'job.status'; jobId: string; status: JobStatus; error?: string }
+  /** A process took over a job whose owner's lease had expired (the owner died), or that had no owner. */
+  | { type: 'job.adopted'; jobId: string; owner: string; previousOwner: string | null }
   | { type: 'job.progress'; jobId: string; counters: JobCounters }
   | {
       type: 'stream.progress';

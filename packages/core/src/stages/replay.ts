@@ -87,6 +87,7 @@ export function replayer(rt: EngineRuntime) {
           status: 'running',
           streamsPending: 0,
           extracted: records,
+          owner: rt.jobOwner(),
         },
         [],
         tx,

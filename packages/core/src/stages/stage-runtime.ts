@@ -121,8 +121,19 @@ export function engineRuntime(parts: RuntimeParts) {
     await finish(task.jobId);
   }
 
+  /**
+   * The owner a new job gets: with a queue that does not redeliver across processes, this engine (its work
+   * lives here); otherwise none (the queue hands it to whichever worker is free).
+   */
+  function jobOwner(): { id: string; leaseMs: number } | undefined {
+    return queue.capabilities.durableRedelivery
+      ? undefined
+      : { id: parts.workerId, leaseMs: parts.streamLeaseMs };
+  }
+
   return {
     ...parts,
+    jobOwner,
     emit,
     progressDue,
     meta,

@@ -209,14 +209,17 @@ export function jobStore(db: Db, schema: string) {
         status: 'queued' | 'running';
         streamsPending: number;
         extracted?: number;
+        /** The process that runs the job and its lease (see `takeJobLease`). */
+        owner?: { id: string; leaseMs: number };
       },
       streamEntries: { stream: string; status: StreamStatus }[],
       tx?: DbClient,
     ): Promise<Job> {
       const run = async (client: DbClient) => {
         const { rows } = await client.query<JobRow>(
-          `INSERT INTO ${jobs} (id, integration_id, connector, streams, mode, time_window, status, requested_by, streams_pending, extracted, started_at)
-           VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, CASE WHEN $7 = 'running' THEN now() END) RETURNING *`,
+          `INSERT INTO ${jobs} (id, integration_id, connector, streams, mode, time_window, status, requested_by, streams_pending, extracted, started_at, owner, owner_expires_at)
+           VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, CASE WHEN $7 = 'running' THEN now() END,
+                   $11, now() + $12 * interval '1 millisecond') RETURNING *`,
           [
             randomUUID(),
             job.integrationId,
@@ -228,6 +231,8 @@ export function jobStore(db: Db, schema: string) {
             job.requestedBy,
             job.streamsPending,
             job.extracted ?? 0,
+            job.owner?.id ?? null,
+            job.owner?.leaseMs ?? null,
           ],
         );
         const created = toJob(rows[0]!);
@@ -306,10 +311,13 @@ export function jobStore(db: Db, schema: string) {
       );
     },
     /** Streams of queued or running jobs that still have to be extracted: what a restart must publish again. */
-    async activeStreams(): Promise<JobStreamKey[]> {
+    /** The open streams of unfinished jobs (of the given jobs only, when `jobIds` is set). */
+    async activeStreams(jobIds?: string[]): Promise<JobStreamKey[]> {
       const { rows } = await db.query<{ job_id: string; stream: string; partition: string }>(
         `SELECT st.job_id, st.stream, st.partition FROM ${streams} st JOIN ${jobs} j ON j.id = st.job_id
-         WHERE j.status IN ('queued', 'running') AND st.status IN ('queued', 'running')`,
+         WHERE j.status IN ('queued', 'running') AND st.status IN ('queued', 'running')
+           AND ($1::uuid[] IS NULL OR j.id = ANY($1::uuid[]))`,
+        [jobIds ?? null],
       );
       return rows.map((r) => ({ jobId: r.job_id, stream: r.stream, partition: partitionOf(r.partition) }));
     },
@@ -482,6 +490,52 @@ export function jobStore(db: Db, schema: string) {
      * pages commit. Returns the stream's cursor and page count as of the takeover (read in the same statement,
      * so no page committed by a previous owner is read twice), or undefined when the stream is not runnable.
      */
+    /**
+     * Makes `owner` the owner of a job for `leaseMs` (a queue without durable redelivery keeps a job's work
+     * in one process). The owner renews it with `renewJobLeases`; nobody else adopts the job meanwhile.
+     */
+    async takeJobLease(jobId: string, owner: string, leaseMs: number): Promise<void> {
+      await db.query(
+        `UPDATE ${jobs} SET owner = $2, owner_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1`,
+        [jobId, owner, leaseMs],
+      );
+    },
+    /** Extends the leases `owner` holds on its unfinished jobs. */
+    async renewJobLeases(owner: string, leaseMs: number): Promise<void> {
+      await db.query(
+        `UPDATE ${jobs} SET owner_expires_at = now() + $2 * interval '1 millisecond'
+         WHERE owner = $1 AND status IN ('queued', 'running', 'paused')`,
+        [owner, leaseMs],
+      );
+    },
+    /** Hands back the leases `owner` holds (a graceful stop): the next process may take the jobs over at once. */
+    async releaseJobLeases(owner: string): Promise<void> {
+      await db.query(
+        `UPDATE ${jobs} SET owner_expires_at = now() WHERE owner = $1 AND status IN ('queued', 'running', 'paused')`,
+        [owner],
+      );
+    },
+    /**
+     * Takes over the unfinished jobs that have no live owner: never owned, or whose owner's lease expired.
+     * Returns them with the owner they had (null: none).
+     */
+    async adoptOrphanedJobs(
+      owner: string,
+      leaseMs: number,
+    ): Promise<{ jobId: string; previousOwner: string | null; status: JobStatus }[]> {
+      const { rows } = await db.query<{ id: string; previous: string | null; status: JobStatus }>(
+        `WITH orphaned AS (
+           SELECT id, owner AS previous FROM ${jobs}
+           WHERE status IN ('queued', 'running', 'paused') AND (owner_expires_at IS NULL OR owner_expires_at < now())
+             AND owner IS DISTINCT FROM $1
+           FOR UPDATE SKIP LOCKED)
+         UPDATE ${jobs} j SET owner = $1, owner_expires_at = now() + $2 * interval '1 millisecond'
+         FROM orphaned WHERE j.id = orphaned.id
+         RETURNING j.id, orphaned.previous, j.status`,
+        [owner, leaseMs],
+      );
+      return rows.map((r) => ({ jobId: r.id, previousOwner: r.previous, status: r.status }));
+    },
     async takeStreamLease(
       key: JobStreamKey,
       owner: string,

@@ -118,7 +118,7 @@ export function rawStore(db: Db, schema: string) {
     },
 
     /** Pending rows of running or paused jobs, per job, stream and partition: what a restart must transform. */
-    async pendingOfActiveJobs(): Promise<RawBatch[]> {
+    async pendingOfActiveJobs(jobIds?: string[]): Promise<RawBatch[]> {
       const { rows } = await db.query<{
         id: string;
         processing_job_id: string;
@@ -127,7 +127,9 @@ export function rawStore(db: Db, schema: string) {
       }>(
         `SELECT r.id, r.processing_job_id, r.stream, r.partition FROM ${table} r
          JOIN ${jobsTable} j ON j.id = r.processing_job_id
-         WHERE j.status IN ('running', 'paused') AND r.status = 'pending' ORDER BY r.id`,
+         WHERE j.status IN ('running', 'paused') AND r.status = 'pending'
+           AND ($1::uuid[] IS NULL OR j.id = ANY($1::uuid[])) ORDER BY r.id`,
+        [jobIds ?? null],
       );
       return toBatches(rows.map((r) => ({ ...r, jobId: r.processing_job_id })));
     },
