@@ -5,6 +5,7 @@ import {
   type Engine,
   type EngineEvent,
   type JobCounters,
+  type QueueStats,
   type Stage,
 } from '@etl/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -119,25 +120,28 @@ export function pipelineMetrics(): PipelineMetrics {
     retrying: ['etl_queue_retrying', 'Messages waiting for a delayed retry.'],
     deadLetters: ['etl_dead_letters', 'Messages in each dead-letter queue.'],
   } as const;
-  const gauges = Object.entries(queueGauges).map(
-    ([field, [name, help]]) =>
-      [
-        field as keyof typeof queueGauges,
-        new Gauge({ name, help, labelNames: ['stage'], registers: [registry] }),
-      ] as const,
-  );
-  // One stats call per scrape feeds all five queue gauges.
-  new Gauge({
-    name: 'etl_queue_stats_up',
-    help: '1 when the queue adapter answered for its stats on this scrape.',
-    registers: [registry],
-    async collect() {
-      const stats = await engine?.queues.stats().catch(() => undefined);
-      this.set(stats ? 1 : 0);
-      for (const q of stats ?? [])
-        for (const [field, gauge] of gauges) gauge.set({ stage: q.stage }, q[field]);
-    },
-  });
+  // One stats call per scrape feeds all five queue gauges (each collect awaits the same answer).
+  let queueStats: { at: number; stats: Promise<QueueStats[] | undefined> } | undefined;
+  const currentQueueStats = () => {
+    if (!queueStats || Date.now() - queueStats.at > 1_000)
+      queueStats = {
+        at: Date.now(),
+        stats: engine ? engine.queues.stats().catch(() => undefined) : Promise.resolve(undefined),
+      };
+    return queueStats.stats;
+  };
+  for (const [field, [name, help]] of Object.entries(queueGauges)) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stage'],
+      registers: [registry],
+      async collect() {
+        for (const q of (await currentQueueStats()) ?? [])
+          this.set({ stage: q.stage }, q[field as keyof typeof queueGauges]);
+      },
+    });
+  }
 
   // Job → its labels, looked up once (the job row carries the connector, the integration its name).
   const labelCache = new Map<string, Promise<(PipelineLabels & { createdAt: number }) | undefined>>();
