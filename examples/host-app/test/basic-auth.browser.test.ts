@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '@etl/test-utils';
 import { loadConfig } from '../src/config.js';
 import { startHost, type RunningHost } from '../src/host.js';
 import { ensureUiBundle } from '../src/ui-bundle.js';

@@ -1,10 +1,4 @@
-import {
-  emptyMappings,
-  mappingsView,
-  type ExtractContext,
-  type RateLimitBudget,
-  type RawRow,
-} from '@etl/core';
+import { emptyMappings, mappingsView, memoryRateLimit, type ExtractContext, type RawRow } from '@etl/core';
 import { githubConfigSchema, githubConnector, type GithubConfig } from '../src/index.js';
 import { startFakeGitHub, type FakeGitHubFaults, type FakeGitHubOptions } from '../src/testing/index.js';
 import type { BenchResult } from '../../../bench/types.js';
@@ -12,19 +6,6 @@ import type { BenchResult } from '../../../bench/types.js';
 const REPOS = ['acme/api', 'acme/web'];
 const PER_REPO = 500;
 const TOTAL = REPOS.length * PER_REPO;
-
-/** One in-process budget shared by the partitions, as the engine shares one per integration. */
-function sharedBudget(): RateLimitBudget {
-  let until = 0;
-  return {
-    async wait() {
-      while (Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(until - Date.now(), 200)));
-    },
-    async pauseUntil(date) {
-      until = Math.max(until, date.getTime());
-    },
-  };
-}
 
 /** Extracts and transforms every pull request (with all its reviews) of a fresh fake GitHub. */
 async function crawl(
@@ -47,7 +28,7 @@ async function crawl(
       baseUrl: fake.url,
       repositories: REPOS,
     });
-    const budget = sharedBudget();
+    const budget = memoryRateLimit();
     const started = performance.now();
     let records = 0;
     let reviews = 0;

@@ -1,5 +1,6 @@
 import {
   EtlError,
+  memoryRateLimit,
   registerSecret,
   type ConnectorEvent,
   type EtlErrorCode,
@@ -24,20 +25,6 @@ export interface GithubClient {
   /** Runs one GraphQL query, not retried by octokit: the caller decides (smaller pages) on 502s and timeouts. */
   graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 }
-
-const localBudget = (): RateLimitBudget => {
-  let until = 0;
-  return {
-    async wait(signal) {
-      while (Date.now() < until && !signal?.aborted) {
-        await new Promise((r) => setTimeout(r, Math.min(until - Date.now(), 1000)));
-      }
-    },
-    async pauseUntil(date) {
-      until = Math.max(until, date.getTime());
-    },
-  };
-};
 
 /**
  * octokit's throttling plugin sends every GraphQL request through its "write" limiter (one at a time, one
@@ -145,7 +132,7 @@ export async function createGithubClient(
 ): Promise<GithubClient> {
   registerSecret(config.token);
   registerSecret(config.app?.privateKey);
-  const budget = ctx.rateLimit ?? localBudget();
+  const budget = ctx.rateLimit ?? memoryRateLimit();
   const signal = ctx.signal;
 
   const limited = async (

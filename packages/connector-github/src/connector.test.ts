@@ -1,7 +1,7 @@
 // @etl-test-services postgres
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, memoryQueue, type Engine, type EngineEvent, type Job } from '@etl/core';
-import { openTestDb, type TestDb } from '@etl/core/testing';
+import type { Engine, EngineEvent, Job } from '@etl/core';
+import { startTestEngine, type TestEngine } from '@etl/core/testing';
 import { githubConnector } from './connector.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from './testing/index.js';
 
@@ -10,12 +10,11 @@ const ALL = ['repositories', 'pull_requests', 'commits', 'people'];
 
 /** End to end through the engine: real PostgreSQL, in-memory queue, the fake GitHub on 127.0.0.1. */
 describe('github connector through the engine', () => {
-  let t: TestDb;
+  let harness: TestEngine;
   let engine: Engine;
   const fakes: FakeGitHub[] = [];
   const events: EngineEvent[] = [];
-  const q = async <R = Record<string, unknown>>(sql: string, values?: unknown[]) =>
-    (await t.db.query<R>(sql.replaceAll('$schema', `"${t.schema}"`), values)).rows;
+  const q = <R = Record<string, unknown>>(sql: string, values?: unknown[]) => harness.rows<R>(sql, values);
   const count = async (table: string, integrationId: string) =>
     Number(
       (
@@ -64,23 +63,18 @@ describe('github connector through the engine', () => {
   };
 
   beforeAll(async () => {
-    t = await openTestDb('postgres');
-    engine = await createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue: memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }),
+    harness = await startTestEngine({
+      database: 'postgres',
       connectors: [githubConnector()],
       secretKey: SECRET,
-      progressIntervalMs: 0,
     });
+    engine = harness.engine;
     engine.events.subscribe((e) => events.push(e));
-    await engine.startWorkers();
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.stop();
+    await harness?.close();
     await Promise.all(fakes.map((f) => f.close()));
-    await t?.close();
   });
 
   it(

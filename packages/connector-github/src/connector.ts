@@ -50,9 +50,7 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
         const problems: string[] = [];
         for (const org of config.organizations) {
           await client.octokit.request('GET /orgs/{org}', { org }).catch((e: unknown) => {
-            problems.push(
-              `organisation ${org}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`,
-            );
+            problems.push(`organisation ${org}: ${toEtlError(e, 'not accessible', config.baseUrl).message}`);
           });
         }
         for (const repo of config.repositories) {
@@ -64,7 +62,7 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
               problems.push(
                 status === 404
                   ? `repository ${repo} does not exist or the credentials cannot see it`
-                  : `repository ${repo}: ${toEtlError(e, 'not accessible', config.baseUrl).message.replace(/^\[etl\] \[github\] /, '')}`,
+                  : `repository ${repo}: ${toEtlError(e, 'not accessible', config.baseUrl).message}`,
               );
             });
         }

@@ -1,4 +1,4 @@
-import { EtlError, type ExtractContext, type Extractor, type Page, type RawRecord } from '@etl/core';
+import { EtlError, sleep, type ExtractContext, type Extractor, type Page, type RawRecord } from '@etl/core';
 import { createGithubClient, isOverloadError, PLUGIN, toEtlError, type GithubClient } from './client.js';
 import type { GithubConfig, GithubConnectorSettings } from './options.js';
 import {
@@ -60,8 +60,6 @@ export class AdaptivePageSize {
 }
 
 const [ownerOf, nameOf] = [(repo: string) => repo.split('/')[0], (repo: string) => repo.split('/')[1]];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `request` with the current page sizes, halving them all on each 502 / timeout. */
 async function withShrinkingPages<T>(

@@ -1,7 +1,7 @@
 // @etl-test-services postgres
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, memoryQueue, type Engine } from '@etl/core';
-import { openTestDb, type TestDb } from '@etl/core/testing';
+import type { Engine } from '@etl/core';
+import { startTestEngine, type TestEngine } from '@etl/core/testing';
 import { jiraConnector } from './connector.js';
 import { startFakeJira, type FakeJira } from './testing/index.js';
 
@@ -9,11 +9,10 @@ const SECRET = 'jira-connector-test-secret-key-0123';
 
 /** End to end through the engine: real PostgreSQL, in-memory queue, the fake Jira on 127.0.0.1. */
 describe('jira connector through the engine', () => {
-  let t: TestDb;
+  let harness: TestEngine;
   let engine: Engine;
   const fakes: FakeJira[] = [];
-  const q = async <R = Record<string, unknown>>(sql: string, values?: unknown[]) =>
-    (await t.db.query<R>(sql.replaceAll('$schema', `"${t.schema}"`), values)).rows;
+  const q = <R = Record<string, unknown>>(sql: string, values?: unknown[]) => harness.rows<R>(sql, values);
 
   const integrationFor = async (fake: FakeJira, name: string, extra: Record<string, unknown> = {}) =>
     engine.integrations.create({
@@ -43,23 +42,17 @@ describe('jira connector through the engine', () => {
   };
 
   beforeAll(async () => {
-    t = await openTestDb('postgres');
-    engine = await createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue: memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }),
+    harness = await startTestEngine({
+      database: 'postgres',
       connectors: [jiraConnector()],
       secretKey: SECRET,
-      progressIntervalMs: 0,
     });
-    await engine.startWorkers();
+    engine = harness.engine;
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.stop();
+    await harness?.close();
     await Promise.all(fakes.map((f) => f.close()));
-    await q('DROP SCHEMA IF EXISTS $schema CASCADE').catch(() => undefined);
-    await t?.close();
   });
 
   it(

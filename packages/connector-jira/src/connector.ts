@@ -28,7 +28,7 @@ export const jiraIntegrationConfigSchema = jiraConfigSchema.superRefine((config,
     ctx.addIssue({
       code: 'custom',
       path: ['siteUrl'],
-      message: (error as Error).message.replace(/^\[etl\] \[jira\] siteUrl: /, ''),
+      message: (error as Error).message.replace(/^siteUrl: /, ''),
     });
   }
 }) as unknown as z.ZodType<JiraConfig>;
@@ -68,7 +68,7 @@ export async function checkJira(config: JiraConfig, signal: AbortSignal): Promis
       case 'unreachable':
         return { ok: false, message: `cannot reach ${site}: check the site URL and the network` };
       default:
-        return { ok: false, message: error.message.replace(/^\[etl\] \[jira\] /, '') };
+        return { ok: false, message: error.message };
     }
   }
 }

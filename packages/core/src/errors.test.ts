@@ -2,17 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { EtlError, describeError, redact, registerSecret } from './errors.js';
 
 describe('EtlError', () => {
-  it('prefixes the plugin, keeps code, status and cause', () => {
+  it('keeps a plain message, code, plugin, status and cause; formatted, it names the plugin', () => {
     const cause = new Error('socket hang up');
     const error = new EtlError('unreachable', 'cannot reach https://acme.atlassian.net', {
       plugin: 'jira',
       status: 503,
       cause,
     });
-    expect(error.message).toBe('[etl] [jira] cannot reach https://acme.atlassian.net');
+    expect(error.message).toBe('cannot reach https://acme.atlassian.net');
+    expect(String(error)).toBe('[etl] [jira] cannot reach https://acme.atlassian.net');
+    expect(describeError(error)).toBe('[etl] [jira] cannot reach https://acme.atlassian.net');
     expect(error).toMatchObject({ code: 'unreachable', plugin: 'jira', status: 503, cause });
     expect(EtlError.wrap(error, 'internal', 'x')).toBe(error);
-    expect(EtlError.wrap(new Error('boom'), 'source_error', 'github', 'GET /repos').message).toBe(
+    expect(String(EtlError.wrap(new Error('boom'), 'source_error', 'github', 'GET /repos'))).toBe(
       '[etl] [github] GET /repos: boom',
     );
   });

@@ -85,7 +85,9 @@ export function redact(text: string): string {
 }
 
 /**
- * The one error class of @etl. Messages read `[etl] [plugin] …`, carry a `code`, and never contain secrets.
+ * The one error class of @etl: a `code`, the `plugin` that raised it, and a plain `message` that never contains
+ * secrets. Formatted for logs and stored job errors (`String(error)`, `describeError`) it reads
+ * `[etl] [plugin] message`; the message itself is what an operator is shown.
  *
  * @example
  * throw new EtlError('not_found', `job ${id} does not exist`);
@@ -99,15 +101,17 @@ export class EtlError extends Error {
 
   constructor(code: EtlErrorCode, message: string, options: EtlErrorOptions = {}) {
     const plugin = options.plugin ?? 'core';
-    super(
-      redact(`[etl] [${plugin}] ${message}`),
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EtlError';
     this.code = code;
     this.plugin = plugin;
     this.status = options.status;
     this.details = options.details;
+  }
+
+  /** `[etl] [plugin] message`: the error as logs and stored job errors show it. */
+  override toString(): string {
+    return `[etl] [${this.plugin}] ${this.message}`;
   }
 
   /** Wraps anything thrown by an SDK at a plugin boundary, keeping an existing EtlError as is. */
@@ -122,8 +126,12 @@ export function isEtlError(error: unknown, code?: EtlErrorCode): error is EtlErr
   return error instanceof EtlError && (code === undefined || error.code === code);
 }
 
-/** A one-line, redacted description of any thrown value, for storing with a job or dead letter. */
+/**
+ * A one-line, redacted description of any thrown value, for storing with a job or dead letter: an EtlError as
+ * `[etl] [plugin] message`, any other error by its message.
+ */
 export function describeError(error: unknown): string {
+  if (error instanceof EtlError) return error.toString();
   if (error instanceof Error) return redact(error.message);
   return redact(String(error));
 }

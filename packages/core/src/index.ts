@@ -34,6 +34,8 @@ export {
   mappingsInputSchema,
 } from './model/inputs.js';
 export { validateConnector, streamOrder } from './connector/validate-connector.js';
+export { memoryRateLimit } from './connector/memory-rate-limit.js';
+export { sleep } from './sleep.js';
 export { seededRandom } from './testing/seeded-random.js';
 export * from './vector/vector.js';
 export { pgvectorStore, type PgvectorStoreOptions } from './vector/pgvector-store.js';

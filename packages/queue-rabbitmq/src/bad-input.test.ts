@@ -39,7 +39,7 @@ describe('rabbitmqQueue bad input', () => {
     const error = await failure(queue.start());
     expect(Date.now() - started).toBeLessThan(2_500);
     expect(isEtlError(error, 'unreachable')).toBe(true);
-    expect((error as Error).message).toMatch(
+    expect(String(error)).toMatch(
       /^\[etl\] \[rabbitmq\] cannot connect to the broker at amqp:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED/,
     );
     await expect(queue.publish('extract', [{ a: 1 }])).rejects.toThrow(/cannot connect/);
@@ -114,7 +114,7 @@ describe('rabbitmqQueue bad input', () => {
     }
     expect(isEtlError(error, 'invalid_config')).toBe(true);
     expect((error as Error).message).toContain(`${field}:`);
-    expect((error as Error).message).toMatch(/^\[etl\] \[rabbitmq\] invalid rabbitmqQueue options/);
+    expect(String(error)).toMatch(/^\[etl\] \[rabbitmq\] invalid rabbitmqQueue options/);
   });
 
   it('a missing url is named', () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { sleep } from '@etl/core';
 import { startFaultProxy, type FaultProxy } from '@etl/core/testing';
 
 /**
@@ -94,7 +95,7 @@ export async function brokerControl(): Promise<BrokerControl> {
     const deadline = Date.now() + 30_000;
     let names = await api.connectionsNamed(connectionName);
     while (names.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       names = await api.connectionsNamed(connectionName);
     }
     for (const name of names) await api.closeConnection(name, reason);

@@ -188,7 +188,7 @@ describe('rabbitmqQueue under broker faults (adapter level)', () => {
         );
         const elapsed = Date.now() - started;
         expect(isEtlError(error, 'timeout'), String(error)).toBe(true);
-        expect((error as Error).message).toMatch(/^\[etl\] \[rabbitmq\] publishing 1 messages to load: /);
+        expect(String(error)).toMatch(/^\[etl\] \[rabbitmq\] publishing 1 messages to load: /);
         expect(elapsed).toBeGreaterThanOrEqual(1_400);
         expect(elapsed).toBeLessThan(5_000);
       } finally {

@@ -1,7 +1,7 @@
 // @etl-test-services postgres rabbitmq
 import { randomBytes } from 'node:crypto';
-import { createEngine, type Connector, type QueueMessage } from '@etl/core';
-import { openTestDb, syntheticConnector, waitUntil, type TestDb } from '@etl/core/testing';
+import type { Connector, QueueMessage } from '@etl/core';
+import { openTestDb, startTestEngine, syntheticConnector, waitUntil, type TestDb } from '@etl/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRabbitmqQueues } from './delete-queues.js';
 import { rabbitmqQueue } from './rabbitmq-queue.js';
@@ -92,16 +92,9 @@ describe('a delivery whose connection closes', () => {
         },
       },
     };
-    const engine = await createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue,
-      connectors: [connector],
-      secretKey: 'delivery-abort-secret-key-0123456789',
-      progressIntervalMs: 0,
-    });
-    cleanups.push(() => engine.stop());
-    await engine.startWorkers();
+    const harness = await startTestEngine({ database: t, queue, connectors: [connector] });
+    cleanups.push(() => harness.close());
+    const { engine } = harness;
     const records = 3_000;
     const pageSize = 100;
     const integration = await engine.integrations.create({

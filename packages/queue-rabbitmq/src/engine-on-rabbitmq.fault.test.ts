@@ -2,10 +2,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createEngine, type Engine, type QueueAdapter, type QueueMessage } from '@etl/core';
+import type { Engine, QueueAdapter, QueueMessage } from '@etl/core';
 import {
   openTestDb,
-  syntheticConnector,
+  startTestEngine,
+  testSecretKey,
   type SyntheticConfig,
   type TestDb,
   waitUntil as until,
@@ -17,7 +18,6 @@ import { rabbitmqQueue, type RabbitmqQueue } from './rabbitmq-queue.js';
 
 const brokerUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SECRET = 'rabbit-fault-secret-key-0123456789';
 
 describe('the engine on RabbitMQ under faults', () => {
   let t: TestDb;
@@ -48,14 +48,7 @@ describe('the engine on RabbitMQ under faults', () => {
 
   /** An engine of its own (own queue prefix) on the shared test schema. */
   const engineOn = async (queue: QueueAdapter) =>
-    createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue,
-      connectors: [syntheticConnector()],
-      secretKey: SECRET,
-      progressIntervalMs: 0,
-    });
+    (await startTestEngine({ database: t, queue, workers: false })).engine;
 
   const freshQueue = () => {
     const prefix = `etl-fault-engine-${randomBytes(4).toString('hex')}`;
@@ -223,7 +216,7 @@ describe('the engine on RabbitMQ under faults', () => {
           ...process.env,
           DATABASE_URL: databaseUrl,
           SCHEMA: t.schema,
-          SECRET_KEY: SECRET,
+          SECRET_KEY: testSecretKey,
           KILL_AFTER_LOADS: '3',
           QUEUE_OPTIONS: JSON.stringify(queueOptions(prefix)),
         },

@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib';
-import { EtlError } from '@etl/core';
+import { EtlError, sleep } from '@etl/core';
 import type { BrokerConnection, Session } from './connection.js';
 
 export interface OutgoingMessage {
@@ -55,8 +55,7 @@ export async function publishConfirmed(
       );
     }
     // Negative confirms on a live connection: back off a little instead of spinning.
-    if (session.alive)
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * 2 ** round++)));
+    if (session.alive) await sleep(Math.min(1_000, 20 * 2 ** round++));
   }
 }
 

@@ -38,11 +38,6 @@ function issuesOf(details: unknown): { path: string; message: string }[] | undef
   return issues.length > 0 ? issues : undefined;
 }
 
-/** Strips the `[etl] [core] ` prefix: the UI shows messages to operators. */
-function plainMessage(message: string): string {
-  return message.replace(/^\[etl\] \[[^\]]+\] /, '');
-}
-
 export function errorBody(
   code: string,
   message: string,
@@ -56,7 +51,7 @@ export function errorResponse(c: Context, error: unknown): Response {
   if (error instanceof EtlError) {
     const status = statusForEtlError(error);
     if (status >= 500 && status !== 501) console.error(error);
-    return c.json(errorBody(error.code, plainMessage(error.message), issuesOf(error.details)), status);
+    return c.json(errorBody(error.code, error.message, issuesOf(error.details)), status);
   }
   if (error instanceof HTTPException) {
     // The host's middleware answered (basic auth's 401 with its WWW-Authenticate): its response passes unchanged.

@@ -1,19 +1,11 @@
-import { EtlError, assertCleanInput } from '@etl/core';
+import { EtlError, assertCleanInput, parseInput as parseCoreInput } from '@etl/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { httpRefusal } from './http-errors.js';
 
-function invalid(what: string, error: z.ZodError): EtlError {
-  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
-  const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-  return new EtlError('invalid_input', `invalid ${what} — ${text}`, { plugin: 'ui', details: issues });
-}
-
-/** Parses a value with zod, throwing an `invalid_input` EtlError that lists each offending field. */
+/** Parses a value with zod (core's `parseInput`), throwing an `invalid_input` EtlError naming each field. */
 export function parseInput<S extends z.ZodType>(what: string, schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw invalid(what, result.error);
+  return parseCoreInput(what, schema, value, 'ui');
 }
 
 /** Reads and validates a JSON request body. An empty body counts as `{}`. */
@@ -30,7 +22,6 @@ export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): 
   } catch (error) {
     throw new EtlError('invalid_input', `malformed JSON body: ${(error as Error).message}`, { plugin: 'ui' });
   }
-  assertCleanInput(value, 'request body', 'ui');
   return parseInput('request body', schema, value);
 }
 

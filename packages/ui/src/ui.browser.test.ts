@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Integration } from '@etl/core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '@etl/test-utils';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { startUiTestHost, type UiTestHost } from './testing/ui-test-host.js';
 
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let host: UiTestHost;
 let browser: Browser;
@@ -16,20 +16,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   host = await startUiTestHost({ mountPath: '/etl' });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { sleep } from '@etl/core';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -479,7 +480,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       if (kind === 'graphql') {
         if (method !== 'POST') throw notFound();
         if (fake.faults.graphql502At?.includes(counts.graphql)) throw new FaultError(502);
-        if (fake.faults.graphqlDelayMs) await new Promise((r) => setTimeout(r, fake.faults.graphqlDelayMs));
+        if (fake.faults.graphqlDelayMs) await sleep(fake.faults.graphqlDelayMs);
         payload = await executeGraphQL(
           JSON.parse(body || '{}') as { query?: string; variables?: Record<string, unknown> },
         );

@@ -1,3 +1,4 @@
+import { sleep } from '@etl/core';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JiraHistory, JiraIssue } from '../jira-types.js';
@@ -494,7 +495,7 @@ export async function startFakeJira(options: FakeJiraOptions = {}): Promise<Fake
     };
     requests.push(entry);
     for (const listener of listeners) listener(entry);
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    if (options.latencyMs) await sleep(options.latencyMs);
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
       entry.status = status;
       send(res, status, body, headers);

@@ -14,4 +14,5 @@ export {
   decoyStatusField,
   type FakeJiraDataOptions,
 } from './fake-data.js';
-export { memoryRateLimit } from './memory-rate-limit.js';
+/** Re-exported from `@etl/core` for callers of this package's test kit. */
+export { memoryRateLimit } from '@etl/core';

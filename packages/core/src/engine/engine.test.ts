@@ -7,6 +7,7 @@ import type { EngineEvent } from '../model/events.js';
 import { memoryQueue } from '../queue/memory-queue.js';
 import { migrate } from '../db/migrate.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
+import { startTestEngine, type TestEngine } from '../testing/test-engine.js';
 import { withDuplicateDelivery } from '../testing/duplicate-delivery.js';
 import { syntheticConnector, type SyntheticConfig } from '../testing/synthetic.js';
 import { testDbKinds } from '../testing/services.js';
@@ -15,14 +16,10 @@ const SECRET = 'engine-test-secret-key-0123456789';
 
 describe.each(testDbKinds())('engine on %s', (kind) => {
   let t: TestDb;
+  let harness: TestEngine;
   let engine: Engine;
-  const q = (sql: string, values?: unknown[]) =>
-    t.db.query<Record<string, unknown>>(sql.replaceAll('$schema', `"${t.schema}"`), values);
-  const count = async (table: string, integrationId: string) =>
-    Number(
-      (await q(`SELECT count(*) AS n FROM $schema.${table} WHERE integration_id = $1`, [integrationId]))
-        .rows[0]!.n,
-    );
+  const q = async (sql: string, values?: unknown[]) => ({ rows: await harness.rows(sql, values) });
+  const count = (table: string, integrationId: string) => harness.count(table, integrationId);
   /** Content of an integration's work items, without load times: equal when two runs produced the same rows. */
   const snapshot = async (integrationId: string, where = 'true') =>
     (
@@ -46,19 +43,12 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
 
   beforeAll(async () => {
     t = await openTestDb(kind);
-    engine = await createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue: memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }),
-      connectors: [syntheticConnector()],
-      secretKey: SECRET,
-      progressIntervalMs: 0,
-    });
-    await engine.startWorkers();
+    harness = await startTestEngine({ database: t, secretKey: SECRET });
+    engine = harness.engine;
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.stop();
+    await harness?.close();
     await t?.close();
   });
 
@@ -348,7 +338,7 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
       .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(EtlError);
     expect(bad).toMatchObject({ code: 'invalid_config' });
-    expect((bad as Error).message).toMatch(/^\[etl\] \[core\] invalid synthetic config — records:/);
+    expect(String(bad)).toMatch(/^\[etl\] \[core\] invalid synthetic config — records:/);
     await expect(engine.integrations.create({ connector: 'nope', name: 'x', config: {} })).rejects.toThrow(
       /unknown connector "nope"; registered: synthetic/,
     );

@@ -7,9 +7,7 @@ testQueueAdapter({ create: () => memoryQueue({ maxAttempts: 3, retryDelaysMs: [1
 describe('memoryQueue options', () => {
   it('names the offending option', () => {
     expect(() => memoryQueue({ maxAttempts: 0 })).toThrow(/maxAttempts/);
-    expect(() => memoryQueue({ prefetch: 'x' } as never)).toThrow(
-      /\[etl\] \[core\] invalid memoryQueue options — prefetch/,
-    );
+    expect(() => memoryQueue({ prefetch: 'x' } as never)).toThrow(/^invalid memoryQueue options — prefetch/);
   });
 });
 

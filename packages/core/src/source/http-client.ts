@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { ConnectorEvent } from '../connector/connector.js';
 import { EtlError, redact, type EtlErrorCode } from '../errors.js';
 import type { NetworkGuard } from './network-guard.js';
-import { abortableSleep, abortReason, type RequestGate } from './request-gate.js';
+import { abortReason, sleep } from '../sleep.js';
+import type { RequestGate } from './request-gate.js';
 import { retryAt, windowSpent } from './retry-at.js';
 
 /** Timeouts and retries of a connector's HTTP client; every field has a default. */
@@ -463,7 +464,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           type: 'warning',
           message: `${method} ${safeUrl(url)}: ${causeWords[codeOf(cause)] ?? codeOf(cause)}; retrying in ${wait} ms`,
         });
-        await abortableSleep(wait, signal);
+        await sleep(wait, signal);
         continue;
       }
       emit({ type: 'request', method, url: safeUrl(sent.url), status: sent.status });
@@ -491,7 +492,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           type: 'warning',
           message: `${method} ${safeUrl(url)} answered ${sent.status}; retrying in ${wait} ms`,
         });
-        await abortableSleep(wait, signal);
+        await sleep(wait, signal);
         continue;
       }
       throw statusError(method, url, sent.status, sent.body);

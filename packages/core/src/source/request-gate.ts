@@ -1,4 +1,4 @@
-import { EtlError } from '../errors.js';
+import { abortReason } from '../sleep.js';
 
 /** One request's place among the integration's requests in flight; released once its answer is read. */
 export interface RequestSlot {
@@ -30,27 +30,6 @@ export interface GateLimits {
    * window opens would otherwise land inside it.
    */
   serialAfterThrottleMs?: number;
-}
-
-/** Sleeps `ms` or until `signal` aborts (then rejects with its reason). */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new EtlError('timeout', 'the run was cancelled');
 }
 
 /** Wakes the waiters of one process when a slot frees or a window changes, instead of polling only. */

@@ -348,7 +348,7 @@ export function extractStage(rt: EngineRuntime) {
   async function waitForLoads(jobId: string, signal: AbortSignal) {
     for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
       if ((await jobs.lag(jobId)) <= opts.maxInFlightRecords) return;
-      await sleep(delay, signal);
+      await sleep(delay, signal).catch(() => undefined);
     }
   }
 

@@ -1,10 +1,8 @@
 // @etl-test-services postgres-optional
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connector/connector.js';
-import { createEngine } from '../engine/engine.js';
 import type { Engine } from '../engine/engine-types.js';
-import { memoryQueue } from '../queue/memory-queue.js';
-import { openTestDb, type TestDb } from '../testing/db.js';
+import { startTestEngine, type TestEngine } from '../testing/test-engine.js';
 import { testDbKinds } from '../testing/services.js';
 import { syntheticConnector } from '../testing/synthetic.js';
 import { waitUntil } from '../testing/wait-until.js';
@@ -29,28 +27,18 @@ function countingSource() {
 }
 
 describe.each(testDbKinds())('one owner per stream on %s', (kind) => {
-  let t: TestDb;
+  let harness: TestEngine;
   let engine: Engine;
   const source = countingSource();
-  const q = async (sql: string, values?: unknown[]) =>
-    (await t.db.query<Record<string, unknown>>(sql.replaceAll('$schema', `"${t.schema}"`), values)).rows;
+  const q = (sql: string, values?: unknown[]) => harness.rows(sql, values);
 
   beforeAll(async () => {
-    t = await openTestDb(kind);
-    engine = await createEngine({
-      db: t.db,
-      schema: t.schema,
-      queue: memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }),
-      connectors: [source.connector],
-      secretKey: 'fencing-test-secret-key-0123456789',
-      progressIntervalMs: 0,
-    });
-    await engine.startWorkers();
+    harness = await startTestEngine({ database: kind, connectors: [source.connector] });
+    engine = harness.engine;
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.stop();
-    await t?.close();
+    await harness?.close();
   });
 
   it('a second delivery of a running extract task takes the stream over; the first extractor is refused and stops', async () => {

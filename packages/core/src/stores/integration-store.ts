@@ -14,7 +14,7 @@ import { isUuid } from './row-keys.js';
 import { secretOriginOf, singleSecretOrigin } from './secret-origin.js';
 import { MASK, mapSecretFields, maskSealed, readPath, sealedValues, type SecretKeyring } from './secrets.js';
 import { createIntegrationInputSchema, updateIntegrationInputSchema } from '../model/inputs.js';
-import { assertCleanInput, formatIssues, parseInput, type FieldIssue } from '../validation.js';
+import { assertCleanInput, formatIssues, issuesText, parseInput, type FieldIssue } from '../validation.js';
 
 interface IntegrationRow {
   id: string;
@@ -52,11 +52,9 @@ export function integrationStore(
   };
 
   const invalidConfig = (connector: Connector, issues: FieldIssue[]) =>
-    new EtlError(
-      'invalid_config',
-      `invalid ${connector.name} config — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      { details: issues },
-    );
+    new EtlError('invalid_config', `invalid ${connector.name} config — ${issuesText(issues)}`, {
+      details: issues,
+    });
 
   /** Keys of the input the schema dropped: refused, whatever the connector's schema does with them. */
   const unknownKeys = (input: unknown, output: unknown): FieldIssue[] => {
@@ -100,11 +98,9 @@ export function integrationStore(
         return plain;
       } catch (error) {
         if (!(error instanceof EtlError)) throw error;
-        throw new EtlError(
-          error.code,
-          `integration "${r.name}", ${field}: ${error.message.replace(/^\[etl\] \[core\] /, '')}`,
-          { cause: error },
-        );
+        throw new EtlError(error.code, `integration "${r.name}", ${field}: ${error.message}`, {
+          cause: error,
+        });
       }
     });
   };
@@ -296,7 +292,7 @@ export function integrationStore(
             result.skipped.push({
               id: r.id,
               name: r.name,
-              reason: error.message.replace(/^\[etl\] \[core\] /, ''),
+              reason: error.message,
             });
             return;
           }

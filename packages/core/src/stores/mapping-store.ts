@@ -1,7 +1,7 @@
 import type { Connector } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
 import { quoteIdent } from '../db/db.js';
-import { EtlError } from '../errors.js';
+
 import {
   emptyMappings,
   mappingsSchema,
@@ -10,7 +10,8 @@ import {
   type MappingsInput,
   type MappingsView,
 } from '../model/mappings.js';
-import { assertCleanInput, formatIssues } from '../validation.js';
+import { mappingsInputSchema } from '../model/inputs.js';
+import { assertCleanInput, parseInput } from '../validation.js';
 
 /**
  * An integration's mappings, versioned: owns `etl_mappings`. Every put adds a version; the newest one is current.
@@ -35,24 +36,14 @@ export function mappingStore(db: Db, schema: string, assertIntegration: (id: str
     async put(integrationId: string, input: MappingsInput): Promise<{ version: number; mappings: Mappings }> {
       assertCleanInput(input, 'mappings');
       await assertIntegration(integrationId);
-      const parsed = mappingsSchema.safeParse(input);
-      if (!parsed.success) {
-        const issues = formatIssues(parsed.error.issues);
-        throw new EtlError(
-          'invalid_input',
-          `invalid mappings — ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          {
-            details: issues,
-          },
-        );
-      }
+      const mappings = parseInput('mappings', mappingsInputSchema, input);
       const { rows } = await db.query<{ version: number }>(
         `INSERT INTO ${table} (integration_id, version, mappings)
          SELECT $1, coalesce(max(version), 0) + 1, $2 FROM ${table} WHERE integration_id = $1
          RETURNING version`,
-        [integrationId, JSON.stringify(parsed.data)],
+        [integrationId, JSON.stringify(mappings)],
       );
-      return { version: Number(rows[0]!.version), mappings: parsed.data };
+      return { version: Number(rows[0]!.version), mappings: mappings };
     },
     /** The mappings a transform uses: the integration's current version over the connector's defaults. */
     async view(integrationId: string, connector: Connector): Promise<MappingsView> {

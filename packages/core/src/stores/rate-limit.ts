@@ -1,17 +1,7 @@
 import type { RateLimitBudget } from '../connector/connector.js';
 import type { Db } from '../db/db.js';
 import { quoteIdent } from '../db/db.js';
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+import { sleep } from '../sleep.js';
 
 /**
  * One budget per integration: a pause asked for by the source is kept in memory for this process and in
@@ -63,7 +53,8 @@ export function rateLimitBudgets(
             const until = await current(integrationId);
             const ms = until - Date.now();
             if (ms <= 0 || signal?.aborted) return;
-            await sleep(Math.min(ms, 1000), signal);
+            // An abort ends the wait quietly: the connector sees its signal and stops.
+            await sleep(Math.min(ms, 1000), signal).catch(() => undefined);
           }
         },
         async pauseUntil(until, reason) {

@@ -6,6 +6,7 @@ import type { Engine } from '../engine/engine-types.js';
 import { mappingsSchema, mappingsView } from '../model/mappings.js';
 import { streamOrder, validateConnector } from '../connector/validate-connector.js';
 import { memoryQueue } from '../queue/memory-queue.js';
+import { memoryRateLimit } from '../connector/memory-rate-limit.js';
 import { entitySchemas, entityTables } from '../model/canonical.js';
 
 export interface ConnectorSuiteOptions<C> {
@@ -48,12 +49,7 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
     checkpoint,
     mode: 'incremental',
     signal: AbortSignal.timeout(timeout),
-    rateLimit: {
-      wait: async () => undefined,
-      pauseUntil: async (until) => {
-        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(until.getTime() - Date.now(), 10_000))));
-      },
-    },
+    rateLimit: memoryRateLimit(),
     emit: () => undefined,
   });
 

@@ -3,8 +3,10 @@ export { testConnector, type ConnectorSuiteOptions } from './connector-suite.js'
 export { testLoader, workItem, type LoaderSuiteOptions } from './loader-suite.js';
 export { syntheticConnector, syntheticItem, type SyntheticConfig, type SyntheticItem } from './synthetic.js';
 export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.js';
+export { startTestEngine, testSecretKey, type TestEngine, type TestEngineOptions } from './test-engine.js';
 export { withDuplicateDelivery } from './duplicate-delivery.js';
 export { waitUntil } from './wait-until.js';
+export { memoryRateLimit } from '../connector/memory-rate-limit.js';
 export { testVectorStore, type VectorStoreSuiteOptions } from './vector-store-suite.js';
 export {
   fakeDns,

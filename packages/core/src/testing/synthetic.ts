@@ -4,6 +4,7 @@ import { EtlError } from '../errors.js';
 import type { EntityDraft } from '../model/canonical.js';
 import { parseOptions } from '../options.js';
 import { seededRandom } from './seeded-random.js';
+import { sleep } from '../sleep.js';
 
 const configSchema = z.strictObject({
   /** Work items to generate. */
@@ -121,7 +122,7 @@ export function syntheticConnector(
         while (next < config.records) {
           if (ctx.signal.aborted) return;
           await ctx.rateLimit.wait(ctx.signal);
-          if (config.pageDelayMs > 0) await new Promise((r) => setTimeout(r, config.pageDelayMs));
+          if (config.pageDelayMs > 0) await sleep(config.pageDelayMs);
           const end = Math.min(next + config.pageSize, config.records);
           const records = [];
           for (let i = next; i < end; i++) {

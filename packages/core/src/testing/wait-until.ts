@@ -1,3 +1,5 @@
+import { sleep } from '../sleep.js';
+
 /**
  * Polls `condition` every 20 ms until it holds, or throws after `timeoutMs` naming what was awaited.
  *
@@ -12,6 +14,6 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }

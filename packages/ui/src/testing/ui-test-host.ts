@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { createEngine, memoryQueue, openDb, type Engine } from '@etl/core';
-import { syntheticConnector, uniqueSchema } from '@etl/core/testing';
+import { memoryQueue, type Engine } from '@etl/core';
+import { startTestEngine } from '@etl/core/testing';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { ensureAppBuilt } from '../app-build.js';
@@ -13,24 +13,11 @@ export interface TestEngine {
 }
 
 export async function createTestEngine(): Promise<TestEngine> {
-  const opened = await openDb();
-  const engine = await createEngine({
-    db: opened.db,
-    schema: uniqueSchema('ui'),
+  const { engine, close } = await startTestEngine({
     queue: memoryQueue({ maxAttempts: 2, retryDelaysMs: [10] }),
-    connectors: [syntheticConnector()],
-    secretKey: 'ui-test-secret-key-0123456789abcdef',
-    progressIntervalMs: 0,
     eventPollMs: 50,
   });
-  await engine.startWorkers();
-  return {
-    engine,
-    async close() {
-      await engine.stop();
-      await opened.close();
-    },
-  };
+  return { engine, close };
 }
 
 /**
