@@ -20,6 +20,7 @@ export type EtlErrorCode =
   | 'fenced'
   | 'internal';
 
+/** An EtlError's plugin, cause, remote status and details. */
 export interface EtlErrorOptions {
   /** Name of the plugin that raised it (`jira`, `rabbitmq`, …); `core` when omitted. */
   plugin?: string;
@@ -122,6 +123,12 @@ export class EtlError extends Error {
   }
 }
 
+/**
+ * True for an EtlError (of `code`, when given).
+ *
+ * @example
+ * if (isEtlError(error, 'not_found')) return null;
+ */
 export function isEtlError(error: unknown, code?: EtlErrorCode): error is EtlError {
   return error instanceof EtlError && (code === undefined || error.code === code);
 }

@@ -1,27 +1,58 @@
-export * from './errors.js';
-export * from './db/db.js';
-export * from './options.js';
-export * from './model/canonical.js';
-export * from './model/mappings.js';
-export * from './connector/connector.js';
-export * from './queue/queue.js';
-export * from './loader/loader.js';
-export * from './model/jobs.js';
-export * from './model/events.js';
-export * from './engine/engine-types.js';
-export { memoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
-export { createEngine, type EngineOptions } from './engine/engine.js';
-export { migrate, loadMigrations, type Migration } from './db/migrate.js';
-export { postgresLoader, canonicalColumns, dedupeEntities } from './loader/postgres-loader.js';
-export { MASK, type SecretKey } from './stores/secrets.js';
+/**
+ * @etl/core: the public API, in two parts. The host API is what a service embedding the engine uses (create it,
+ * open its database, pick a queue, drive jobs, read stats). The plugin API is what connector, queue, loader and
+ * vector-store authors build against. Everything else in this package is internal and may change.
+ */
+
+// ── Host API ────────────────────────────────────────────────────────────────────────────────────────────
+export { createEngine } from './engine/engine.js';
+export type { EngineOptions } from './engine/engine-options.js';
+export type {
+  Engine,
+  EngineStats,
+  WorkerOptions,
+  Integration,
+  SecretKeyUsage,
+  SecretRotation,
+  RawRowSummary,
+  RawFilter,
+  ReplaySelector,
+  ReplayResult,
+} from './engine/engine-types.js';
+export type { SecretKey } from './stores/secrets.js';
+export { MASK } from './stores/secrets.js';
+
 export {
-  formatIssues,
-  parseInput,
-  assertCleanInput,
-  inputIssues,
-  maxInputDepth,
-  type FieldIssue,
-} from './validation.js';
+  openDb,
+  pgDb,
+  pgliteDb,
+  quoteIdent,
+  defaultDbTimeouts,
+  type Db,
+  type DbClient,
+  type DbTimeouts,
+  type OpenedDb,
+  type QueryResult,
+} from './db/db.js';
+export { migrate, loadMigrations, type Migration } from './db/migrate.js';
+export { memoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export { postgresLoader } from './loader/postgres-loader.js';
+
+export {
+  jobModes,
+  jobStatuses,
+  finishedStatuses,
+  type Job,
+  type JobMode,
+  type JobStatus,
+  type JobCounters,
+  type JobStreamState,
+  type JobFilter,
+  type StartJobInput,
+} from './model/jobs.js';
+export type { EngineEvent, EngineEventPayload, EventListener, EventSource } from './model/events.js';
+
+// Input rules: the engine parses with these; a UI or CLI in front of it reuses them.
 export {
   scheduleSecondsSchema,
   createIntegrationInputSchema,
@@ -32,11 +63,118 @@ export {
   replaySelectorSchema,
   replayRequestSchema,
   mappingsInputSchema,
+  type CreateIntegrationInput,
+  type UpdateIntegrationInput,
 } from './model/inputs.js';
-export { validateConnector, streamOrder } from './connector/validate-connector.js';
+export { parseInput, assertCleanInput, inputIssues, maxInputDepth, type FieldIssue } from './validation.js';
+
+export {
+  EtlError,
+  isEtlError,
+  describeError,
+  redact,
+  registerSecret,
+  type EtlErrorCode,
+  type EtlErrorOptions,
+} from './errors.js';
+
+// ── Plugin API ──────────────────────────────────────────────────────────────────────────────────────────
+export type {
+  Connector,
+  StreamDefinition,
+  Extractor,
+  ExtractContext,
+  Page,
+  RawRecord,
+  RawRow,
+  Transformer,
+  TransformContext,
+  ConnectorEvent,
+  RateLimitBudget,
+  CheckResult,
+} from './connector/connector.js';
+export { validateConnector } from './connector/validate-connector.js';
 export { memoryRateLimit } from './connector/memory-rate-limit.js';
+export { parseOptions } from './options.js';
 export { sleep } from './sleep.js';
 export { seededRandom } from './testing/seeded-random.js';
-export * from './vector/vector.js';
+
+export {
+  entitySchemas,
+  entityTables,
+  canonicalWorkItemTypes,
+  statusCategories,
+  type Entity,
+  type EntityDraft,
+  type EntityKind,
+  type EntityData,
+  type EntityInput,
+  type CanonicalWorkItemType,
+  type StatusCategory,
+} from './model/canonical.js';
+export {
+  mappingsSchema,
+  mappingsView,
+  emptyMappings,
+  type Mappings,
+  type MappingsInput,
+  type MappingsView,
+} from './model/mappings.js';
+
+export {
+  stages,
+  type Stage,
+  type QueueAdapter,
+  type QueueCapabilities,
+  type QueueMessage,
+  type MessageHandler,
+  type Subscription,
+  type QueueStats,
+  type DeadLetter,
+  type DeadLetterStore,
+} from './queue/queue.js';
+export type { Loader, LoadContext, LoadCounts } from './loader/loader.js';
+
+export {
+  collectionNamePattern,
+  vectorPointId,
+  type Embedder,
+  type VectorStore,
+  type VectorPoint,
+  type VectorPayload,
+  type VectorPayloadValue,
+  type VectorFilter,
+  type VectorSearchHit,
+  type VectorCollectionInfo,
+} from './vector/vector.js';
 export { pgvectorStore, type PgvectorStoreOptions } from './vector/pgvector-store.js';
-export * from './source/index.js';
+
+// The source toolkit: one HTTP client, the private-network guard, request gates, rate-limit headers.
+export {
+  createHttpClient,
+  httpPolicySchema,
+  isPermanentSourceError,
+  hostPort,
+  safeUrl,
+  networkGuard,
+  networkOptionsSchema,
+  isPrivateAddress,
+  privateAddressKind,
+  memoryGate,
+  retryAt,
+  windowSpent,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpPolicy,
+  type HttpPolicyInput,
+  type HttpRequest,
+  type HttpResponse,
+  type QueryValue,
+  type NetworkGuard,
+  type NetworkOptions,
+  type AddressVerdict,
+  type RequestGate,
+  type RequestSlot,
+  type GateLimits,
+  type HeaderSource,
+} from './source/index.js';

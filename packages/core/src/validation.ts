@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { EtlError, type EtlErrorCode } from './errors.js';
 
+/** One refused field: its dotted path and what is wrong with it. */
 export interface FieldIssue {
   path: string;
   message: string;

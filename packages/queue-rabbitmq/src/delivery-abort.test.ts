@@ -1,6 +1,6 @@
 // @etl-test-services postgres rabbitmq
 import { randomBytes } from 'node:crypto';
-import type { Connector, QueueMessage } from '@etl/core';
+import type { QueueMessage } from '@etl/core';
 import { openTestDb, startTestEngine, syntheticConnector, waitUntil, type TestDb } from '@etl/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRabbitmqQueues } from './delete-queues.js';
@@ -80,7 +80,7 @@ describe('a delivery whose connection closes', () => {
     const queue = await queueOn(relay.url);
     const inner = syntheticConnector();
     let pagesProduced = 0;
-    const connector: Connector = {
+    const connector: typeof inner = {
       ...inner,
       extractor: {
         ...inner.extractor,

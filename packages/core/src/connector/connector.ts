@@ -43,6 +43,7 @@ export interface RateLimitBudget {
   pauseUntil(until: Date, reason: string): Promise<void>;
 }
 
+/** What an extractor gets for one stream (or partition) of one job: config, checkpoint, signal, budget. */
 export interface ExtractContext<C> {
   integrationId: string;
   jobId: string;
@@ -76,6 +77,7 @@ export interface RawRow {
   extractedAt: string;
 }
 
+/** What a transformer gets with a batch of raw rows: the integration, its config and mappings. */
 export interface TransformContext<C = unknown> {
   integrationId: string;
   stream: string;
@@ -93,6 +95,7 @@ export interface Transformer<C = unknown> {
   transform(rows: RawRow[], ctx: TransformContext<C>): EntityDraft[] | Promise<EntityDraft[]>;
 }
 
+/** A connection check's answer: whether the config reaches the source, and what to tell the operator. */
 export interface CheckResult {
   ok: boolean;
   message: string;
@@ -109,7 +112,7 @@ export interface CheckResult {
  *   transformer: { transform: (rows) => [] },
  * };
  */
-export interface Connector<C = any> {
+export interface Connector<C = unknown> {
   name: string;
   configSchema: z.ZodType<C>;
   /** Dotted paths of config fields that are secrets: encrypted at rest, masked on read, never logged. */

@@ -1,5 +1,6 @@
 import { EtlError } from '../errors.js';
 
+/** The rows a query returned. */
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
@@ -97,6 +98,7 @@ export function pgliteDb(pglite: PGliteLike): Db {
   };
 }
 
+/** A database `openDb` opened, with the `close()` that ends it. */
 export interface OpenedDb {
   db: Db;
   kind: 'postgres' | 'pglite';
@@ -127,6 +129,9 @@ export const defaultDbTimeouts: Required<DbTimeouts> = {
  * Opens a database for hosts that do not bring their own: PostgreSQL when `url` is given,
  * otherwise embedded PGlite (in memory, or persisted in `dataDir`). The PostgreSQL pool has connect, idle,
  * statement and query timeouts (`defaultDbTimeouts`, each overridable).
+ *
+ * @example
+ * const { db, close } = await openDb({ url: process.env.DATABASE_URL }); // or openDb() for embedded PGlite
  */
 export async function openDb(
   options: { url?: string; dataDir?: string; max?: number } & DbTimeouts = {},

@@ -4,6 +4,7 @@ import { quoteIdent } from './db.js';
 
 const migrationsDir = new URL('./migrations/', import.meta.url);
 
+/** One numbered SQL migration file of core. */
 export interface Migration {
   version: number;
   name: string;

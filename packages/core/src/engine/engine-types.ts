@@ -6,6 +6,7 @@ import type { LoadCounts } from '../loader/loader.js';
 import type { Mappings, MappingsInput } from '../model/mappings.js';
 import type { DeadLetter, QueueAdapter, QueueStats, Stage } from '../queue/queue.js';
 
+/** A configured source: a connector, its config (secrets masked), a schedule. */
 export interface Integration {
   id: string;
   connector: string;
@@ -42,6 +43,7 @@ export interface SecretKeyUsage {
   integrations: { id: string; name: string }[];
 }
 
+/** A stored raw payload as `engine.raw` lists it (the payload on request). */
 export interface RawRowSummary {
   id: string;
   jobId: string;
@@ -55,6 +57,7 @@ export interface RawRowSummary {
   payload?: unknown;
 }
 
+/** Which raw rows `engine.raw.list` returns, paged. */
 export interface RawFilter {
   jobId?: string;
   integrationId?: string;
@@ -71,6 +74,7 @@ export type ReplaySelector =
   | { integrationId: string; stream?: string }
   | { from: string; to: string; integrationId?: string };
 
+/** What a replay did, or (dry run) would do. */
 export interface ReplayResult {
   dryRun: boolean;
   records: number;
@@ -79,6 +83,7 @@ export interface ReplayResult {
   job?: Job;
 }
 
+/** Which stages `engine.startWorkers` consumes in this process, and how many messages at once. */
 export interface WorkerOptions {
   stages?: Stage[];
   /** Messages handled at once per stage in this process. */

@@ -1,12 +1,14 @@
 import type { DbClient } from '../db/db.js';
 import type { Entity } from '../model/canonical.js';
 
+/** Rows a load inserted, updated and left unchanged. */
 export interface LoadCounts {
   inserted: number;
   updated: number;
   unchanged: number;
 }
 
+/** The integration, job and open transaction a load runs in. */
 export interface LoadContext {
   integrationId: string;
   jobId: string;

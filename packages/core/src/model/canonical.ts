@@ -6,8 +6,11 @@ const int = z.number().int().nullable();
 
 /** Canonical work-item types; `custom` keeps the raw type in `rawType`. */
 export const canonicalWorkItemTypes = ['bug', 'story', 'task', 'epic', 'subtask', 'custom'] as const;
+/** A canonical work-item type (epic, story, task, bug, subtask). */
 export type CanonicalWorkItemType = (typeof canonicalWorkItemTypes)[number];
+/** The categories every source status maps to. */
 export const statusCategories = ['todo', 'in_progress', 'done'] as const;
+/** One of `statusCategories`. */
 export type StatusCategory = (typeof statusCategories)[number];
 
 /** The canonical model: one zod schema per entity kind. Transformers' output is validated against these. */
@@ -91,9 +94,12 @@ export const entitySchemas = {
   }),
 } as const;
 
+/** A kind of canonical entity (work item, pull request, …). */
 export type EntityKind = keyof typeof entitySchemas;
 export const entityKinds = Object.keys(entitySchemas) as EntityKind[];
+/** The validated data of an entity of kind `K`. */
 export type EntityData<K extends EntityKind> = z.output<(typeof entitySchemas)[K]>;
+/** The data a transformer returns for an entity of kind `K`, before validation. */
 export type EntityInput<K extends EntityKind> = z.input<(typeof entitySchemas)[K]>;
 
 /**

@@ -21,10 +21,13 @@ export type EngineEventPayload =
   | { type: 'error'; jobId: string; stage: string; stream?: string; message: string }
   | { type: 'dead_letter'; jobId: string | null; stage: string; messageId: string; error: string };
 
+/** An event as stored and delivered: its payload with an id and a time. */
 export type EngineEvent = EngineEventPayload & { id: number; at: string };
 
+/** Receives engine events. */
 export type EventListener = (event: EngineEvent) => void;
 
+/** Engine events: subscribe live, or read those after an id. */
 export interface EventSource {
   /** Listens to events as they happen (from this process and, by polling the database, from others). */
   subscribe(listener: EventListener, filter?: { jobId?: string }): () => void;

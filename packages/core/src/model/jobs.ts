@@ -1,5 +1,8 @@
+/** How a job reads its source: incremental (from checkpoints), full, backfill (a date window), or replay. */
 export const jobModes = ['incremental', 'full', 'backfill', 'replay'] as const;
+/** One of `jobModes`. */
 export type JobMode = (typeof jobModes)[number];
+/** Every status a job can have. */
 export const jobStatuses = [
   'queued',
   'running',
@@ -9,9 +12,12 @@ export const jobStatuses = [
   'failed',
   'cancelled',
 ] as const;
+/** One of `jobStatuses`. */
 export type JobStatus = (typeof jobStatuses)[number];
+/** Statuses a job does not leave. */
 export const finishedStatuses: readonly JobStatus[] = ['succeeded', 'partial', 'failed', 'cancelled'];
 
+/** Records through each stage of a job. */
 export interface JobCounters {
   extracted: number;
   transformed: number;
@@ -22,6 +28,7 @@ export interface JobCounters {
   unchanged: number;
 }
 
+/** Progress of one stream (or partition) of a job. */
 export interface JobStreamState extends Pick<JobCounters, 'extracted' | 'loaded' | 'failed'> {
   stream: string;
   partition: string | null;
@@ -33,6 +40,7 @@ export interface JobStreamState extends Pick<JobCounters, 'extracted' | 'loaded'
   finishedAt: string | null;
 }
 
+/** A run of an integration: what it reads, its status, counters and errors. */
 export interface Job {
   id: string;
   integrationId: string;
@@ -51,6 +59,7 @@ export interface Job {
   streamStates?: JobStreamState[];
 }
 
+/** What `engine.jobs.start` takes (parsed by `startJobInputSchema`). */
 export interface StartJobInput {
   integrationId: string;
   streams?: string[];
@@ -59,6 +68,7 @@ export interface StartJobInput {
   requestedBy?: string;
 }
 
+/** Which jobs `engine.jobs.list` returns, paged. */
 export interface JobFilter {
   status?: JobStatus;
   integrationId?: string;

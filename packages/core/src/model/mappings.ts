@@ -6,6 +6,7 @@ import {
   type StatusCategory,
 } from './canonical.js';
 
+/** An integration's mappings: work-item types and levels, status categories, workflows. */
 export const mappingsSchema = z
   .object({
     workItemTypes: z
@@ -34,6 +35,7 @@ export const mappingsSchema = z
 
 /** An integration's mappings: work-item types with hierarchy, status → category and workflow step, workflows. */
 export type Mappings = z.output<typeof mappingsSchema>;
+/** Mappings as given, before defaults. */
 export type MappingsInput = z.input<typeof mappingsSchema>;
 
 /** The view of mappings a transformer gets: look-ups that fall back to the connector's defaults. */
@@ -44,6 +46,7 @@ export interface MappingsView {
   status(rawStatus: string): { category: StatusCategory; workflowStep: string | null } | undefined;
 }
 
+/** Mappings with look-ups by raw type and status, as transformers use them. */
 export function mappingsView(mappings: Mappings, version: number): MappingsView {
   const types = new Map(mappings.workItemTypes.map((t) => [t.rawType.toLowerCase(), t]));
   const statuses = new Map(mappings.statuses.map((s) => [s.rawStatus.toLowerCase(), s]));
@@ -61,4 +64,5 @@ export function mappingsView(mappings: Mappings, version: number): MappingsView 
   };
 }
 
+/** Mappings with no entries. */
 export const emptyMappings: Mappings = { workItemTypes: [], statuses: [], workflows: [] };

@@ -20,6 +20,7 @@ const optionsSchema = z.strictObject({
   /** Default prefetch (messages in flight per consumer). */
   prefetch: z.number().int().min(1).max(10_000).default(8),
 });
+/** `memoryQueue`'s options: attempts, retry delays, prefetch. */
 export type MemoryQueueOptions = z.input<typeof optionsSchema>;
 
 interface Envelope {

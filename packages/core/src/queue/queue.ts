@@ -1,7 +1,9 @@
 /** The three stages; each has a work queue, a retry path and a dead-letter queue. */
 export const stages = ['extract', 'transform', 'load'] as const;
+/** One of `stages`. */
 export type Stage = (typeof stages)[number];
 
+/** One delivery of a message to a handler. */
 export interface QueueMessage<T = unknown> {
   /** Stable across redeliveries and retries. */
   id: string;
@@ -21,11 +23,13 @@ export interface QueueMessage<T = unknown> {
 /** Resolving acknowledges the message; throwing sends it to retry, and after the last attempt to dead letters. */
 export type MessageHandler<T = unknown> = (message: QueueMessage<T>) => Promise<void>;
 
+/** A running consumer of one stage. */
 export interface Subscription {
   /** Stops taking new messages and waits for in-flight handlers. */
   cancel(): Promise<void>;
 }
 
+/** A stage's queue figures. */
 export interface QueueStats {
   stage: Stage;
   depth: number;
@@ -38,6 +42,7 @@ export interface QueueStats {
   ackRate?: number;
 }
 
+/** A message that failed its last attempt, with its error. */
 export interface DeadLetter {
   id: string;
   stage: Stage;
@@ -47,6 +52,7 @@ export interface DeadLetter {
   deadAt: string;
 }
 
+/** Dead letters a queue keeps: list, replay, discard. */
 export interface DeadLetterStore {
   list(options?: { stage?: Stage; limit?: number }): Promise<DeadLetter[]>;
   /** Puts the message back on its work queue with a fresh attempt count. False when the id is unknown. */

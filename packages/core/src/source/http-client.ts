@@ -27,9 +27,12 @@ export const httpPolicySchema = z.strictObject({
   maxThrottles: z.number().int().min(0).max(1000).default(50),
   maxRedirects: z.number().int().min(0).max(20).default(5),
 });
+/** Timeouts, attempts and back-off of the HTTP client (parsed). */
 export type HttpPolicy = z.output<typeof httpPolicySchema>;
+/** Timeouts, attempts and back-off of the HTTP client, as given. */
 export type HttpPolicyInput = z.input<typeof httpPolicySchema>;
 
+/** A query-string value; arrays repeat the key, null and undefined drop it. */
 export type QueryValue = string | number | boolean | null | undefined | (string | number)[];
 
 /** One request of {@link HttpClient.request}. */
@@ -45,6 +48,7 @@ export interface HttpRequest {
   accept?: number[];
 }
 
+/** An answer of the HTTP client. */
 export interface HttpResponse<T = string> {
   status: number;
   headers: Headers;
@@ -78,6 +82,7 @@ export interface HttpClient {
   close(): Promise<void>;
 }
 
+/** `createHttpClient`'s options: base URL, secrets, guard, gate, policy. */
 export interface HttpClientOptions {
   /** Names the connector in error messages (`[etl] [jira] …`). */
   plugin: string;

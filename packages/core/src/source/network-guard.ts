@@ -28,6 +28,7 @@ export const networkOptionsSchema = z.strictObject({
     )
     .default([]),
 });
+/** Which private addresses a source may reach (the host decides). */
 export type NetworkOptions = z.input<typeof networkOptionsSchema>;
 
 type Range = { family: 4 | 6; bytes: number[]; prefix: number };

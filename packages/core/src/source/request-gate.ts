@@ -20,6 +20,7 @@ export interface RequestGate {
   pauseUntil(until: Date, reason: string): Promise<void>;
 }
 
+/** A request gate's limits: requests in flight and per second. */
 export interface GateLimits {
   /** Requests in flight at once. */
   concurrency: number;

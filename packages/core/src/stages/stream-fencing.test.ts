@@ -1,6 +1,5 @@
 // @etl-test-services postgres-optional
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector } from '../connector/connector.js';
 import type { Engine } from '../engine/engine-types.js';
 import { startTestEngine, type TestEngine } from '../testing/test-engine.js';
 import { testDbKinds } from '../testing/services.js';
@@ -11,7 +10,7 @@ import { waitUntil } from '../testing/wait-until.js';
 function countingSource() {
   const inner = syntheticConnector();
   const produced = { pages: 0 };
-  const connector: Connector = {
+  const connector: typeof inner = {
     ...inner,
     extractor: {
       ...inner.extractor,

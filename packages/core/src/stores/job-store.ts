@@ -310,7 +310,6 @@ export function jobStore(db: Db, schema: string) {
         [id],
       );
     },
-    /** Streams of queued or running jobs that still have to be extracted: what a restart must publish again. */
     /** The open streams of unfinished jobs (of the given jobs only, when `jobIds` is set). */
     async activeStreams(jobIds?: string[]): Promise<JobStreamKey[]> {
       const { rows } = await db.query<{ job_id: string; stream: string; partition: string }>(
@@ -484,12 +483,18 @@ export function jobStore(db: Db, schema: string) {
       );
       return rows[0] ? toJob(rows[0]) : undefined;
     },
+    ...leaseStatements(db, schema),
+  };
+}
 
-    /**
-     * Takes the lease on a queued or running stream, bumping its fencing token: from now on only this owner's
-     * pages commit. Returns the stream's cursor and page count as of the takeover (read in the same statement,
-     * so no page committed by a previous owner is read twice), or undefined when the stream is not runnable.
-     */
+/**
+ * The leases of `etl_jobs` and `etl_job_streams`: a job's owning process, and the one extractor a stream (or
+ * partition) has, fenced by a token every page commit checks.
+ */
+function leaseStatements(db: Db, schema: string) {
+  const jobs = `${quoteIdent(schema)}.etl_jobs`;
+  const streams = `${quoteIdent(schema)}.etl_job_streams`;
+  return {
     /**
      * Makes `owner` the owner of a job for `leaseMs` (a queue without durable redelivery keeps a job's work
      * in one process). The owner renews it with `renewJobLeases`; nobody else adopts the job meanwhile.
@@ -536,6 +541,11 @@ export function jobStore(db: Db, schema: string) {
       );
       return rows.map((r) => ({ jobId: r.id, previousOwner: r.previous, status: r.status }));
     },
+    /**
+     * Takes the lease on a queued or running stream, bumping its fencing token: from now on only this owner's
+     * pages commit. Returns the stream's cursor and page count as of the takeover (read in the same statement,
+     * so no page committed by a previous owner is read twice), or undefined when the stream is not runnable.
+     */
     async takeStreamLease(
       key: JobStreamKey,
       owner: string,

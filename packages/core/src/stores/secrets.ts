@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:
 import { z } from 'zod';
 import { EtlError } from '../errors.js';
 
+/** What a secret config value reads as everywhere outside the engine. */
 export const MASK = '••••••';
 /** Written before key ids existed: no key id, no binding; any key of the ring may open it. */
 const LEGACY_PREFIX = 'enc:v1:';

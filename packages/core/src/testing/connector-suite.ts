@@ -9,6 +9,7 @@ import { memoryQueue } from '../queue/memory-queue.js';
 import { memoryRateLimit } from '../connector/memory-rate-limit.js';
 import { entitySchemas, entityTables } from '../model/canonical.js';
 
+/** `testConnector`'s options: the connector, a config against a local fake. */
 export interface ConnectorSuiteOptions<C> {
   /** Makes the connector under test (called once). */
   connector: () => Connector<C> | Promise<Connector<C>>;

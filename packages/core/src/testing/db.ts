@@ -3,8 +3,10 @@ import { openDb, pgDb, quoteIdent, type Db } from '../db/db.js';
 import { EtlError } from '../errors.js';
 import { testServiceAvailable } from './services.js';
 
+/** The PostgreSQL test suites use unless `DATABASE_URL` says otherwise. */
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
 
+/** A database for one test file, with a schema of its own. */
 export interface TestDb {
   db: Db;
   /** A fresh schema of its own; dropped by `close()`. */

@@ -3,6 +3,7 @@ import type { Db } from '../db/db.js';
 import type { Loader } from '../loader/loader.js';
 import type { Entity } from '../model/canonical.js';
 
+/** `testLoader`'s options. */
 export interface LoaderSuiteOptions {
   /** Makes the loader on a database prepared for it (migrations run); returns how to count rows per kind. */
   create(): Promise<{
@@ -16,6 +17,7 @@ export interface LoaderSuiteOptions {
 
 const INTEGRATION = '00000000-0000-4000-8000-00000000000a';
 
+/** A valid canonical work-item entity, for loader tests. */
 export function workItem(
   id: number,
   updatedAt: string,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueAdapter, QueueMessage } from '../queue/queue.js';
 import { waitUntil as until } from './wait-until.js';
 
+/** `testQueueAdapter`'s options: how to make (and clean up) the adapter. */
 export interface QueueAdapterSuiteOptions {
   /** Makes a fresh adapter with its own queues; it must use `maxAttempts` and retry delays under a second. */
   create(): Promise<QueueAdapter> | QueueAdapter;

@@ -21,11 +21,13 @@ const configSchema = z.strictObject({
   /** A secret, to exercise encryption at rest. */
   token: z.string().default('synthetic-token'),
 });
+/** The synthetic connector's config: records, pages, seed, poison records, delays. */
 export type SyntheticConfig = z.input<typeof configSchema>;
 
 const statuses = ['To Do', 'In Progress', 'Review', 'Done'];
 const types = ['Bug', 'Story', 'Task', 'Epic', 'Sub-task'];
 
+/** One record the synthetic connector generates. */
 export interface SyntheticItem {
   id: number;
   key: string;

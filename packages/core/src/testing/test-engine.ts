@@ -12,6 +12,7 @@ import { syntheticConnector } from './synthetic.js';
 /** The secret key test engines use unless told otherwise. */
 export const testSecretKey = 'etl-test-engine-secret-key-0123456789';
 
+/** `startTestEngine`'s options: engine options, the database, the workers. */
 export interface TestEngineOptions extends Partial<Omit<EngineOptions, 'db' | 'schema'>> {
   /** The database: a kind to open with a schema of its own (PGlite by default), or a test database to share. */
   database?: 'pglite' | 'postgres' | TestDb;

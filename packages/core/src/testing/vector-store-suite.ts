@@ -4,6 +4,7 @@ import { isEtlError } from '../errors.js';
 import { seededRandom } from './seeded-random.js';
 import type { VectorPoint, VectorStore } from '../vector/vector.js';
 
+/** `testVectorStore`'s options. */
 export interface VectorStoreSuiteOptions {
   /** Makes the store under test; called once for the suite. */
   create(): Promise<VectorStore> | VectorStore;

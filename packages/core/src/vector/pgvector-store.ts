@@ -26,6 +26,7 @@ const optionsSchema = z.strictObject({
   /** Points per INSERT statement. */
   batchSize: z.number().int().min(1).max(10_000).default(250),
 });
+/** `pgvectorStore`'s options. */
 export type PgvectorStoreOptions = z.input<typeof optionsSchema>;
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -26,6 +26,7 @@ export interface Embedder {
 
 /** Payload values a store keeps with a point and can filter on (equality). */
 export type VectorPayloadValue = string | number | boolean | null;
+/** The fields stored with a vector point. */
 export type VectorPayload = Record<string, VectorPayloadValue>;
 
 /** One point: an id (a UUID, which every store accepts), its vector and payload. */
@@ -38,6 +39,7 @@ export interface VectorPoint {
 /** Equality on payload fields, all of which must match. */
 export type VectorFilter = Record<string, string | number | boolean>;
 
+/** A point a search found, with its score. */
 export interface VectorSearchHit {
   id: string;
   /** Cosine similarity, higher is nearer (1 for the same direction). */
@@ -45,6 +47,7 @@ export interface VectorSearchHit {
   payload: VectorPayload;
 }
 
+/** A collection: its name, dimensions and point count. */
 export interface VectorCollectionInfo {
   name: string;
   dimension: number;
