@@ -156,13 +156,6 @@ export {
   isPermanentSourceError,
   hostPort,
   safeUrl,
-  networkGuard,
-  networkOptionsSchema,
-  isPrivateAddress,
-  privateAddressKind,
-  memoryGate,
-  retryAt,
-  windowSpent,
   type HttpClient,
   type HttpClientOptions,
   type HttpPolicy,
@@ -170,11 +163,15 @@ export {
   type HttpRequest,
   type HttpResponse,
   type QueryValue,
+} from './source/http-client.js';
+export {
+  networkGuard,
+  networkOptionsSchema,
+  isPrivateAddress,
+  privateAddressKind,
   type NetworkGuard,
   type NetworkOptions,
   type AddressVerdict,
-  type RequestGate,
-  type RequestSlot,
-  type GateLimits,
-  type HeaderSource,
-} from './source/index.js';
+} from './source/network-guard.js';
+export { memoryGate, type RequestGate, type RequestSlot, type GateLimits } from './source/request-gate.js';
+export { retryAt, windowSpent, type HeaderSource } from './source/retry-at.js';
