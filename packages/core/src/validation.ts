@@ -9,7 +9,14 @@ export interface FieldIssue {
 
 /** zod issues as `{ path: 'a.b', message }`, the shape every @etl error and 400 response uses. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
-  return issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+  return issues.flatMap((i) => {
+    const at = i.path.map(String).join('.');
+    // A strict object's unknown keys: one issue per key, at the key, so a 400 names each of them.
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((key) => ({ path: at ? `${at}.${key}` : key, message: `unknown key "${key}"` }));
+    }
+    return [{ path: at || '(root)', message: i.message }];
+  });
 }
 
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -100,7 +100,7 @@ describe('rabbitmqQueue bad input', () => {
     [{ url, connectTimeoutMs: 'soon' }, 'connectTimeoutMs'],
     [{ url, publishTimeoutMs: 1 }, 'publishTimeoutMs'],
     [{ url, managementUrl: 'amqp://x' }, 'managementUrl'],
-    [{ url, unknownOption: true }, '(root)'],
+    [{ url, unknownOption: true }, 'unknownOption'],
   ])('invalid options %j name the field %s', (input, field) => {
     if (field === undefined) {
       expect(() => rabbitmqQueue(input as never)).not.toThrow();

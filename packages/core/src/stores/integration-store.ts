@@ -62,7 +62,7 @@ export function integrationStore(
     if (!output || typeof output !== 'object') return [];
     return Object.keys(input)
       .filter((key) => !(key in output))
-      .map((key) => ({ path: key, message: `unknown config key "${key}"` }));
+      .map((key) => ({ path: key, message: `unknown key "${key}"` }));
   };
 
   const configIssues = (connector: Connector, config: unknown) => {
