@@ -1,32 +1,46 @@
+import Table from 'cli-table3';
 import type { Job, JobStreamState } from '@etl/core';
 
-/** A fixed-width table for terminals; columns sized to their widest cell. */
+/** A borderless table for terminals (cli-table3): a header, a rule, one row per line; numbers right-aligned. */
 export function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
-
-function streamLabel(s: JobStreamState): string {
-  return s.partition ? `${s.stream} [${s.partition}]` : s.stream;
-}
-
-/** One bar per stream: loaded out of extracted, and the stream's status. */
-export function progressLines(job: Job, width = 24): string[] {
-  const states = job.streamStates ?? [];
-  const labelWidth = Math.max(10, ...states.map((s) => streamLabel(s).length));
-  return states.map((s) => {
-    const done = s.status === 'done';
-    const ratio = s.extracted === 0 ? (done ? 1 : 0) : Math.min(1, s.loaded / s.extracted);
-    const filled = Math.round(ratio * width);
-    const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    return `${streamLabel(s).padEnd(labelWidth)} ${bar} ${String(s.loaded).padStart(7)}/${String(s.extracted).padEnd(7)} ${s.status}`;
+  const t = new Table({
+    head: headers,
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '─',
+      'mid-mid': '  ',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+    colAligns: headers.map((_, i) =>
+      i === 0 || rows.some((r) => typeof r[i] !== 'number') ? 'left' : 'right',
+    ),
   });
+  t.push(...rows.map((r) => r.map(String)));
+  const [head, ...body] = t.toString().split('\n');
+  const rule = headers.map((h, i) =>
+    '─'.repeat(Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length))),
+  );
+  return [
+    head!.trimEnd(),
+    rule.join('  '),
+    ...body.filter((l) => !/^[─ ]+$/.test(l)).map((l) => l.trimEnd()),
+  ].join('\n');
+}
+
+export function streamLabel(s: Pick<JobStreamState, 'stream' | 'partition'>): string {
+  return s.partition ? `${s.stream} [${s.partition}]` : s.stream;
 }
 
 export function jobSummary(job: Job): string {
@@ -52,21 +66,6 @@ export function jobSummary(job: Job): string {
       .slice(0, 5)
       .map((e) => `  error [${e.stage}${e.stream ? ` ${e.stream}` : ''}] ${e.message}`),
   ].join('\n');
-}
-
-/** Rewrites the same block of lines in place on a terminal. */
-export function liveBlock(stream: NodeJS.WriteStream): { render(lines: string[]): void; done(): void } {
-  let shown = 0;
-  return {
-    render(lines) {
-      if (shown > 0) stream.write(`\x1b[${shown}A`);
-      for (const l of lines) stream.write(`\x1b[2K${l}\n`);
-      shown = lines.length;
-    },
-    done() {
-      shown = 0;
-    },
-  };
 }
 
 /** Levenshtein distance, for "did you mean …" on a mistyped command. */

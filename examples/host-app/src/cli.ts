@@ -1,11 +1,18 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { finishedStatuses, isEtlError, jobStatuses, type Engine, type Job, type JobStatus } from '@etl/core';
-import { editDistance, jobSummary, liveBlock, progressLines, table } from './cli-output.js';
+import {
+  integrationsCommand,
+  integrationsOptions,
+  integrationsUsage,
+  findIntegration,
+} from './cli-integrations.js';
+import { editDistance, jobSummary, table } from './cli-output.js';
+import { syncProgress } from './cli-progress-view.js';
 import { loadConfig } from './config.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { onShutdown } from './shutdown.js';
 import { secretsCommand, secretsUsage } from './secrets-command.js';
-import { describeStartupError, exitCodes } from './startup-error.js';
+import { describeStartupError, errorLine, exitCodes } from './startup-error.js';
 import { UsageError, workerSettings } from './worker-flags.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -13,9 +20,11 @@ const usage = `usage: etl <command> [options]
 
 commands:
   migrate                               create or upgrade the database schema
-  integrations                          list integrations
+${integrationsUsage}
   sync <integration> [--stream S]… [--mode incremental|full|backfill] [--from ISO] [--to ISO] [--no-wait] [--work]
-                                        start a job and follow it: a progress bar per stream, a summary at the end
+       [--on-interrupt cancel|pause] [--progress]
+                                        start a job and follow it: a progress bar per stream, a summary at the end;
+                                        Ctrl+C cancels the job (or pauses it) and says so
   replay --job ID | --integration I [--stream S] | --from ISO --to ISO [--integration I]  [--dry-run]
                                         transform and load stored raw rows again, without calling the source
   jobs [--status S] [--integration I] [--limit N]
@@ -36,7 +45,7 @@ type Command = (typeof commands)[number];
 const common = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 const optionsOf: Record<Command, NonNullable<ParseArgsConfig['options']>> = {
   migrate: common,
-  integrations: common,
+  integrations: { ...common, ...integrationsOptions },
   sync: {
     ...common,
     stream: { type: 'string', multiple: true },
@@ -46,6 +55,8 @@ const optionsOf: Record<Command, NonNullable<ParseArgsConfig['options']>> = {
     'no-wait': { type: 'boolean' },
     work: { type: 'boolean' },
     'timeout-seconds': { type: 'string' },
+    'on-interrupt': { type: 'string' },
+    progress: { type: 'boolean' },
   },
   replay: {
     ...common,
@@ -62,7 +73,8 @@ const optionsOf: Record<Command, NonNullable<ParseArgsConfig['options']>> = {
 };
 const positionalsOf: Record<Command, number> = {
   migrate: 0,
-  integrations: 0,
+  // integrations checks its own arguments (an action, and an integration for show and test).
+  integrations: -1,
   sync: 1,
   replay: 0,
   jobs: 0,
@@ -77,33 +89,58 @@ function out(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
-async function findIntegration(engine: Engine, ref: string) {
-  const list = await engine.integrations.list();
-  const found = list.find((i) => i.id === ref) ?? list.filter((i) => i.name === ref);
-  if (!Array.isArray(found)) return found;
-  if (found.length === 1) return found[0]!;
-  if (found.length > 1) throw new UsageError(`two or more integrations are named "${ref}"; use its id`);
-  const names = list.map((i) => `"${i.name}"`).join(', ') || 'none yet';
-  throw new UsageError(`no integration "${ref}" (known: ${names})`);
-}
-
 function jobExitCode(job: Job): number {
   return job.status === 'succeeded' ? exitCodes.ok : exitCodes.jobFailed;
 }
 
-async function follow(engine: Engine, id: string, json: boolean, timeoutMs: number): Promise<Job> {
-  const tty = !json && process.stderr.isTTY;
-  const live = liveBlock(process.stderr);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await engine.jobs.get(id);
-    if (tty) live.render(progressLines(job));
-    if (finishedStatuses.includes(job.status)) {
-      live.done();
-      return job;
+/**
+ * Follows a job to its end: live bars on a terminal (or with `--progress`), none with `--json`. Ctrl+C
+ * (SIGINT) cancels the job this command started, or pauses it with `--on-interrupt pause`, says so, and
+ * ends with the job's summary; a second Ctrl+C leaves at once (exit 130).
+ */
+async function follow(
+  engine: Engine,
+  started: Job,
+  options: { json: boolean; progress: boolean; timeoutMs: number; onInterrupt?: 'cancel' | 'pause' },
+): Promise<Job> {
+  const view =
+    !options.json && (process.stderr.isTTY || options.progress)
+      ? syncProgress(engine, started, { force: options.progress })
+      : undefined;
+  let interrupted: Promise<void> | undefined;
+  const onSigint = () => {
+    if (interrupted || !options.onInterrupt) {
+      process.stderr.write('\netl: interrupted again; leaving without waiting\n');
+      process.exit(130);
     }
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 300));
+    const action = options.onInterrupt;
+    interrupted = (async () => {
+      const job = await engine.jobs[action](started.id).catch(() => undefined);
+      const said = job
+        ? `interrupted: job ${started.id} ${action === 'cancel' ? 'cancelled' : 'paused'}`
+        : `interrupted: job ${started.id} had already finished`;
+      if (view) view.note(said);
+      else process.stderr.write(`${said}\n`);
+    })();
+  };
+  if (options.onInterrupt) process.on('SIGINT', onSigint);
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    for (;;) {
+      const job = await engine.jobs.get(started.id);
+      view?.update(job);
+      // A paused job waits for a resume: after an interrupt that paused it, the command is done.
+      if (finishedStatuses.includes(job.status) || (interrupted && job.status === 'paused')) {
+        await interrupted;
+        return job;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`job ${started.id} still ${job.status} after ${options.timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    view?.stop();
   }
 }
 
@@ -123,24 +160,8 @@ async function run(
         `schema "${engine.schema}" is up to date`,
       );
       return exitCodes.ok;
-    case 'integrations': {
-      const list = await engine.integrations.list();
-      out(
-        json,
-        list,
-        table(
-          ['name', 'connector', 'id', 'schedule', 'enabled'],
-          list.map((i) => [
-            i.name,
-            i.connector,
-            i.id,
-            i.scheduleSeconds ? `${i.scheduleSeconds}s` : '—',
-            String(i.enabled),
-          ]),
-        ),
-      );
-      return exitCodes.ok;
-    }
+    case 'integrations':
+      return integrationsCommand(engine, positionals, values, out);
     case 'jobs': {
       const status = values.status as string | undefined;
       if (status !== undefined && !jobStatuses.includes(status as JobStatus))
@@ -177,6 +198,9 @@ async function run(
     }
     case 'sync': {
       const integration = await findIntegration(engine, positionals[0]!);
+      const onInterrupt = (values['on-interrupt'] as string | undefined) ?? 'cancel';
+      if (!['cancel', 'pause'].includes(onInterrupt))
+        throw new UsageError('--on-interrupt: use cancel or pause');
       const mode = (values.mode as string | undefined) ?? 'incremental';
       if (!['incremental', 'full', 'backfill'].includes(mode))
         throw new UsageError('--mode: use incremental, full or backfill');
@@ -206,7 +230,12 @@ async function run(
       }
       const timeoutSeconds =
         values['timeout-seconds'] === undefined ? 3600 : Number(values['timeout-seconds']);
-      const job = await follow(engine, started.id, json, timeoutSeconds * 1000);
+      const job = await follow(engine, started, {
+        json,
+        progress: values.progress === true,
+        timeoutMs: timeoutSeconds * 1000,
+        onInterrupt: onInterrupt as 'cancel' | 'pause',
+      });
       out(json, job, jobSummary(job));
       return jobExitCode(job);
     }
@@ -237,7 +266,7 @@ async function run(
         out(json, result, `dry run — ${changes}`);
         return exitCodes.ok;
       }
-      const job = await follow(engine, result.job.id, json, 3600_000);
+      const job = await follow(engine, result.job, { json, progress: false, timeoutMs: 3600_000 });
       out(json, { ...result, job }, jobSummary(job));
       return jobExitCode(job);
     }
@@ -248,8 +277,11 @@ async function run(
   }
 }
 
+/** A usage error in two lines: what was wrong, and where the full usage is. */
 function usageError(message: string): number {
-  process.stderr.write(`etl: ${message}\n\n${usage}\n`);
+  process.stderr.write(
+    `${errorLine(message)}\nusage: etl <command> [options] — "etl --help" lists the commands\n`,
+  );
   return exitCodes.usage;
 }
 
@@ -305,11 +337,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);
     if (isEtlError(error, 'invalid_input') || isEtlError(error, 'not_found')) {
-      process.stderr.write(`etl: ${error.message}\n`);
+      process.stderr.write(`${errorLine(error.message)}\n`);
       return exitCodes.usage;
     }
     const { code, message } = describeStartupError(error);
-    process.stderr.write(`etl: ${message}\n`);
+    process.stderr.write(`${errorLine(message)}\n`);
     return code;
   } finally {
     await runtime?.close().catch(() => undefined);

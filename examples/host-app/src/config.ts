@@ -118,6 +118,7 @@ const envSchema = z.object({
   ETL_UI_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   ETL_UI_READ_ONLY: flag.default(false),
   ETL_LOG_LEVEL: z.enum(logLevels).default('info'),
+  ETL_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
 });
 
 export type Config = z.output<typeof envSchema>;

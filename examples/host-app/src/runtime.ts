@@ -90,6 +90,7 @@ export async function openRuntime(
       schema: config.ETL_DB_SCHEMA,
       ...(config.ETL_SECRET_KEYS ? { secretKeys: config.ETL_SECRET_KEYS } : { secretKey }),
       batchSize: config.ETL_BATCH_SIZE,
+      streamLeaseMs: config.ETL_LEASE_SECONDS * 1000,
       connectors: options.connectors ?? hostConnectors(),
       migrate: options.migrate ?? true,
     });

@@ -16,8 +16,13 @@ export function describeStartupError(error: unknown): { code: number; message: s
   };
 }
 
+/** `etl: <message>`, without the `[etl]` that core's errors already start with. */
+export function errorLine(message: string): string {
+  return `etl: ${message.replace(/^\[etl\]\s*/, '')}`;
+}
+
 export function exitOnStartupError(error: unknown): never {
   const { code, message } = describeStartupError(error);
-  process.stderr.write(`etl: ${message}\n`);
+  process.stderr.write(`${errorLine(message)}\n`);
   process.exit(code);
 }
