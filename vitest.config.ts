@@ -27,7 +27,12 @@ export default defineConfig({
         ssr: { resolve: { conditions, externalConditions: ['etl-source'] } },
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'examples/**/test/**/*.test.ts',
+            'bench/**/*.test.ts',
+            'tooling/**/*.test.ts',
+          ],
           exclude: [
             '**/*.fault.test.ts',
             '**/*.browser.test.ts',

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, apiUrl, readOnly } from '../api';
-import { Dialog, ErrorNote, Pager, Sparkline, StatusBadge, shortId, useLoad, useNotice } from '../components';
+import { Dialog, ErrorNote, Pager, Sparkline, StatusBadge, shortId, useLoad } from '../components';
 import { formatTime, usePrefs } from '../prefs';
 import { navigate, type Route } from '../router';
 import {
