@@ -41,6 +41,7 @@ export default tseslint.config(
           'no-base-to-string',
           'no-explicit-any',
           'no-unused-expressions',
+          'restrict-template-expressions',
         ].map((rule) => [`@typescript-eslint/${rule}`, 'warn']),
       ),
     },
