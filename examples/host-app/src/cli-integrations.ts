@@ -6,7 +6,8 @@ import { UsageError } from './worker-flags.js';
 
 export const integrationsUsage = `  integrations [list]                   list integrations
   integrations show <integration>       one integration (secrets masked) and its last jobs
-  integrations add --connector C --name N (--config JSON | --config-file F) [--schedule-seconds S]
+  integrations add --connector C --name N (--config JSON | --config-file F)
+                   [--schedule-seconds S | --schedule-cron '*/15 * * * *']
                                         create an integration (its config checked by the connector)
   integrations test <integration>       test its connection to the source (exit 1 when it fails)`;
 
@@ -16,6 +17,7 @@ export const integrationsOptions = {
   config: { type: 'string' },
   'config-file': { type: 'string' },
   'schedule-seconds': { type: 'string' },
+  'schedule-cron': { type: 'string' },
 } as const;
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -40,7 +42,7 @@ function listTable(list: Integration[]): string {
       i.name,
       i.connector,
       i.id,
-      i.scheduleSeconds ? `${i.scheduleSeconds}s` : '—',
+      i.scheduleCron ?? (i.scheduleSeconds ? `${i.scheduleSeconds}s` : '—'),
       String(i.enabled),
     ]),
   );
@@ -114,6 +116,7 @@ export async function integrationsCommand(
         name: values.name,
         config: await configOf(values),
         scheduleSeconds,
+        scheduleCron: typeof values['schedule-cron'] === 'string' ? values['schedule-cron'] : undefined,
       });
       out(
         json,

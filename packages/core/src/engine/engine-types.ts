@@ -15,6 +15,8 @@ export interface Integration {
   config: Record<string, unknown>;
   /** Run an incremental sync every this many seconds; null for manual only. */
   scheduleSeconds: number | null;
+  /** A cron expression (UTC) for scheduled runs, instead of `scheduleSeconds`; null for none. */
+  scheduleCron: string | null;
   enabled: boolean;
   createdAt: string;
   updatedAt: string;

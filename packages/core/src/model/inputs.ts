@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { jobModes } from './jobs.js';
 import { mappingsSchema } from './mappings.js';
@@ -20,17 +21,49 @@ export const scheduleSecondsSchema = z
   .max(31_536_000, 'must be at most 31536000 seconds (one year)')
   .nullable();
 
+/**
+ * A cron expression (five fields, evaluated in UTC; `*\/15 * * * *` is every quarter hour) for scheduled
+ * incremental runs, parsed by croner; null for none. At most one run a minute.
+ */
+export const scheduleCronSchema = z
+  .string({ error: 'must be a cron expression like "*/15 * * * *", or null' })
+  .trim()
+  .max(200)
+  .refine((pattern) => pattern.split(/\s+/).length === 5 && validCron(pattern), {
+    message: 'must be a five-field cron expression like "*/15 * * * *" (minute hour day month weekday)',
+  })
+  .nullable();
+
+function validCron(pattern: string): boolean {
+  try {
+    new Cron(pattern, { paused: true, timezone: 'UTC' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const oneSchedule = (input: { scheduleSeconds?: number | null; scheduleCron?: string | null }) =>
+  !(input.scheduleSeconds && input.scheduleCron);
+const oneScheduleMessage = {
+  message: 'set scheduleSeconds or scheduleCron, not both',
+  path: ['scheduleCron'],
+};
+
 /** A connector's config before the connector's own schema parses it. */
 const configInput = z.record(z.string().max(200), z.unknown());
 
 /** `engine.integrations.create(input)`. */
-export const createIntegrationInputSchema = z.strictObject({
-  connector: z.string().min(1).max(100),
-  name,
-  config: configInput.default({}),
-  scheduleSeconds: scheduleSecondsSchema.optional(),
-  enabled: z.boolean().optional(),
-});
+export const createIntegrationInputSchema = z
+  .strictObject({
+    connector: z.string().min(1).max(100),
+    name,
+    config: configInput.default({}),
+    scheduleSeconds: scheduleSecondsSchema.optional(),
+    scheduleCron: scheduleCronSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine(oneSchedule, oneScheduleMessage);
 
 /** What `engine.integrations.create` takes: a connector's name, a display name, its config, a schedule. */
 export type CreateIntegrationInput = z.input<typeof createIntegrationInputSchema>;
@@ -41,9 +74,11 @@ export const updateIntegrationInputSchema = z
     name: name.optional(),
     config: configInput.optional(),
     scheduleSeconds: scheduleSecondsSchema.optional(),
+    scheduleCron: scheduleCronSchema.optional(),
     enabled: z.boolean().optional(),
   })
-  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' })
+  .refine(oneSchedule, oneScheduleMessage);
 
 /**
  * What `engine.integrations.update` takes. `config` is merged over the stored config; a masked secret value

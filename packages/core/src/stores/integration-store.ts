@@ -22,6 +22,7 @@ interface IntegrationRow {
   name: string;
   config: Record<string, unknown>;
   schedule_seconds: number | null;
+  schedule_cron: string | null;
   enabled: boolean;
   created_at: string | Date;
   updated_at: string | Date;
@@ -115,6 +116,7 @@ export function integrationStore(
       // Sealed values are masked wherever they are, so a connector no longer registered shows no ciphertext.
       config: maskSealed(config) as Record<string, unknown>,
       scheduleSeconds: row.schedule_seconds,
+      scheduleCron: row.schedule_cron,
       enabled: row.enabled,
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),
@@ -168,8 +170,8 @@ export function integrationStore(
       const config = parseConfig(connector, input.config);
       const id = randomUUID();
       const { rows } = await db.query<IntegrationRow>(
-        `INSERT INTO ${s}.etl_integrations (id, connector, name, config, schedule_seconds, enabled)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        `INSERT INTO ${s}.etl_integrations (id, connector, name, config, schedule_seconds, enabled, schedule_cron)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [
           id,
           connector.name,
@@ -177,6 +179,7 @@ export function integrationStore(
           JSON.stringify(seal(connector, id, config)),
           input.scheduleSeconds ?? null,
           input.enabled ?? true,
+          input.scheduleCron ?? null,
         ],
       );
       return masked(rows[0]!);
@@ -199,14 +202,25 @@ export function integrationStore(
         sealed = seal(connector, id, mergeConfig(connector, current, patch.config));
       }
       const { rows } = await db.query<IntegrationRow>(
-        `UPDATE ${s}.etl_integrations SET name = $2, config = $3, schedule_seconds = $4, enabled = $5, updated_at = now()
+        `UPDATE ${s}.etl_integrations SET name = $2, config = $3, schedule_seconds = $4, enabled = $5,
+           schedule_cron = $6, updated_at = now()
          WHERE id = $1 RETURNING *`,
         [
           id,
           patch.name ?? current.name,
           JSON.stringify(sealed),
-          patch.scheduleSeconds === undefined ? current.schedule_seconds : patch.scheduleSeconds,
+          patch.scheduleSeconds !== undefined
+            ? patch.scheduleSeconds
+            : patch.scheduleCron
+              ? null
+              : current.schedule_seconds,
           patch.enabled ?? current.enabled,
+          // One schedule at a time: setting either kind clears the other.
+          patch.scheduleCron !== undefined
+            ? patch.scheduleCron
+            : patch.scheduleSeconds
+              ? null
+              : current.schedule_cron,
         ],
       );
       return masked(rows[0]!);
