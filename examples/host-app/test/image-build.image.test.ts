@@ -171,7 +171,7 @@ describe('the container image, built step by step without Docker', () => {
     // The workspace's and the host app's build tools. (vitest, with vite, esbuild and tsx under it, does appear:
     // it is an optional peer of @etl/core for its testing subpath, and pnpm links an optional peer the
     // workspace has.)
-    const devOnly = ['typescript', 'tsup', 'playwright-core', 'preact', 'eslint', 'prettier', '@types/node'];
+    const devOnly = ['typescript', 'tsup', 'playwright-core', 'preact', 'eslint', 'prettier', 'publint'];
     for (const name of devOnly)
       expect(
         files.some((f) => f.startsWith(`node_modules/${name}/`) || f.includes(`/node_modules/${name}/`)),
