@@ -117,7 +117,6 @@ export function ticketsConnector(options: { name?: string } = {}): Connector<z.o
         const todo = tickets.filter((t) => after(t, cursor));
         for (let i = 0; i < todo.length; i += ctx.config.pageSize) {
           if (ctx.signal.aborted) return;
-          await ctx.rateLimit.wait(ctx.signal);
           const page = todo.slice(i, i + ctx.config.pageSize);
           const last = page[page.length - 1]!;
           cursor = { updatedAt: last.updatedAt, id: last.id };

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, memoryQueue, openDb } from '@etl/core';
+import { createEngine, memoryQueue, openDb, sourceHttp } from '@etl/core';
 import { testConnector } from '@etl/core/testing';
 import { ticketsConnector, type Ticket } from '../src/index.js';
 
@@ -94,7 +94,17 @@ describe('tickets connector', () => {
     await writeFile(bad, JSON.stringify([{ id: 1 }]));
     const connector = ticketsConnector();
     await expect(
-      connector.check!({ path: bad, pageSize: 10 }, { signal: AbortSignal.timeout(1000) }),
+      connector.check!(
+        { path: bad, pageSize: 10 },
+        {
+          signal: AbortSignal.timeout(1000),
+          http: sourceHttp().client(
+            connector,
+            { path: bad, pageSize: 10 },
+            { integrationId: 'i', signal: AbortSignal.timeout(1000) },
+          ),
+        },
+      ),
     ).resolves.toMatchObject({
       ok: false,
       message: expect.stringContaining('bad.json'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { stages, type Stage } from '@etl/core';
+import { networkOptionsSchema, stages, type Stage } from '@etl/core';
 import { logLevels } from './log.js';
 
 /** Thrown when the environment is invalid; the message names every offending variable. */
@@ -119,6 +119,20 @@ const envSchema = z.object({
   ETL_UI_READ_ONLY: flag.default(false),
   ETL_LOG_LEVEL: z.enum(logLevels).default('info'),
   ETL_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /**
+   * Private ranges and host names connectors may reach (`10.0.0.0/8,jira.internal`): the engine's
+   * `network.allow`. Nothing private by default; no integration config can widen it.
+   */
+  ETL_ALLOW_PRIVATE_NETWORK: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    )
+    .pipe(networkOptionsSchema.shape.allow.unwrap())
+    .default([]),
 });
 
 export type Config = z.output<typeof envSchema>;

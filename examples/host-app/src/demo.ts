@@ -26,7 +26,8 @@ async function ensureIntegration(
 }
 
 try {
-  const config = loadConfig(process.env);
+  // The demo's fake servers listen on 127.0.0.1: the host allows loopback for its connectors.
+  const config = loadConfig({ ETL_ALLOW_PRIVATE_NETWORK: '127.0.0.0/8', ...process.env });
   await ensureUiBundle();
   const jira = await startFakeJira({ issues: 150, projects: ['ENG', 'OPS'], seed: 7 });
   const github = await startFakeGitHub({
@@ -50,7 +51,6 @@ try {
         siteUrl: jira.url,
         email: jira.email,
         apiToken: jira.apiToken,
-        allowPrivateNetwork: true,
         customFields: { storyPoints: 'customfield_10016', sprint: 'customfield_10020' },
       },
       scheduleSeconds: 600,

@@ -93,6 +93,7 @@ export async function openRuntime(
       streamLeaseMs: config.ETL_LEASE_SECONDS * 1000,
       connectors: options.connectors ?? hostConnectors(),
       migrate: options.migrate ?? true,
+      network: { allow: config.ETL_ALLOW_PRIVATE_NETWORK },
     });
   } catch (error) {
     stopLoggingBroker();

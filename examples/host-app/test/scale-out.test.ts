@@ -50,6 +50,7 @@ function deployment() {
     ETL_BATCH_SIZE: '20',
     ETL_SCHEDULER: 'off',
     ETL_SHUTDOWN_TIMEOUT_SECONDS: '5',
+    ETL_ALLOW_PRIVATE_NETWORK: '127.0.0.0/8',
   };
   const start = (entry: string, args: string[] = [], extra: Record<string, string> = {}) => {
     const child = startEntry(entry, args, { ...env, ...extra });
@@ -78,7 +79,6 @@ async function startJiraJob(base: string): Promise<string> {
       siteUrl: fake.url,
       email: fake.email,
       apiToken: fake.apiToken,
-      allowPrivateNetwork: true,
       pageSize: 25,
     },
   });

@@ -70,11 +70,11 @@ const cases: Case[] = [
     async home() {
       const jira = await startFakeJira({ issues: 4, projects: ['ENG'], apiToken: SENTINEL });
       return {
-        config: { siteUrl: jira.url, email: jira.email, apiToken: SENTINEL, allowPrivateNetwork: true },
+        config: { siteUrl: jira.url, email: jira.email, apiToken: SENTINEL },
         close: () => jira.close(),
       };
     },
-    pointAt: (url) => ({ siteUrl: url, allowPrivateNetwork: true }),
+    pointAt: (url) => ({ siteUrl: url }),
   },
   {
     connector: 'github',
@@ -134,6 +134,8 @@ describe('a stored secret never follows a changed URL (through the mounted UI)',
       connectors: hostConnectors(),
       secretKey: 'origin-probe-secret-key-0123456789',
       progressIntervalMs: 0,
+      // The fakes and the listener are on 127.0.0.1: the host allows loopback (no integration config can).
+      network: { allow: ['127.0.0.0/8'] },
     });
     await engine.startWorkers();
     app = new Hono();

@@ -1,4 +1,5 @@
-import { emptyMappings, mappingsView, memoryRateLimit, type ExtractContext, type RawRow } from '@etl/core';
+import { emptyMappings, mappingsView, sourceHttp, type RawRow } from '@etl/core';
+import { testExtractContext } from '@etl/core/testing';
 import { githubConfigSchema, githubConnector, type GithubConfig } from '../src/index.js';
 import { startFakeGitHub, type FakeGitHubFaults, type FakeGitHubOptions } from '../src/testing/index.js';
 import type { BenchResult } from '../../../bench/types.js';
@@ -28,24 +29,21 @@ async function crawl(
       baseUrl: fake.url,
       repositories: REPOS,
     });
-    const budget = memoryRateLimit();
+    // One client factory: the partitions share the integration's gate, as the engine's workers would.
+    const clients = sourceHttp({ network: { allow: ['127.0.0.0/8'] } });
+    const signal = AbortSignal.timeout(100_000);
     const started = performance.now();
     let records = 0;
     let reviews = 0;
     await Promise.all(
       REPOS.map(async (partition) => {
-        const ctx: ExtractContext<GithubConfig> = {
-          integrationId: 'bench',
-          jobId: 'bench',
-          config,
+        const ctx = testExtractContext(connector, config, {
           stream: 'pull_requests',
           partition,
-          checkpoint: null,
           mode: 'full',
-          signal: AbortSignal.timeout(100_000),
-          rateLimit: budget,
-          emit: () => undefined,
-        };
+          clients,
+          signal,
+        });
         for await (const page of connector.extractor.extract(ctx)) {
           const rows: RawRow[] = page.records.map((r, i) => ({
             id: String(i),

@@ -67,6 +67,7 @@ describe('github connector through the engine', () => {
       database: 'postgres',
       connectors: [githubConnector()],
       secretKey: SECRET,
+      network: { allow: ['127.0.0.0/8'] },
     });
     engine = harness.engine;
     engine.events.subscribe((e) => events.push(e));

@@ -1,5 +1,5 @@
 import { parseOptions, type CheckResult, type Connector } from '@etl/core';
-import { createGithubClient, toEtlError } from './client.js';
+import { createGithubClient, githubHttp, toEtlError } from './client.js';
 import { githubExtractor, STREAMS } from './extractor.js';
 import {
   githubConfigSchema,
@@ -28,6 +28,7 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
     configSchema: githubConfigSchema,
     secretFields,
     originField: 'baseUrl',
+    http: githubHttp,
     streams: [
       { name: STREAMS.repositories, primaryKey: ['node_id'], partitioned: true },
       { name: STREAMS.pullRequests, primaryKey: ['id'], cursorField: 'updatedAt', partitioned: true },
@@ -39,7 +40,7 @@ export function githubConnector(options: GithubConnectorOptions = {}): Connector
     transformer: githubTransformer(),
     async check(config, ctx): Promise<CheckResult> {
       try {
-        const client = await createGithubClient(config, settings, { signal: ctx.signal });
+        const client = await createGithubClient(config, ctx.http);
         const who = config.app
           ? `GitHub App ${config.app.appId} installation ${config.app.installationId}`
           : (

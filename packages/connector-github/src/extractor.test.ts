@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExtractContext, RawRecord } from '@etl/core';
+import type { RawRecord } from '@etl/core';
+import { testExtractContext } from '@etl/core/testing';
 import { githubConnector } from './connector.js';
 import { githubConfigSchema, type GithubConfig } from './options.js';
 import { startFakeGitHub, type FakeGitHub } from './testing/index.js';
@@ -21,18 +22,12 @@ describe('github extractor', () => {
       pageSize: 5,
       ...extra,
     });
-    const ctx: ExtractContext<GithubConfig> = {
-      integrationId: 'i',
-      jobId: 'j',
-      config,
+    const ctx = testExtractContext(connector, config, {
       stream,
       partition: 'acme/api',
       checkpoint,
-      mode: 'incremental',
-      signal: AbortSignal.timeout(20_000),
-      rateLimit: { wait: async () => undefined, pauseUntil: async () => undefined },
-      emit: () => undefined,
-    };
+      network: { allow: ['127.0.0.0/8'] },
+    });
     const records: RawRecord[] = [];
     let last: unknown = checkpoint;
     for await (const page of connector.extractor.extract(ctx)) {

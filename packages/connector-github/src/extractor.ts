@@ -1,4 +1,12 @@
-import { EtlError, sleep, type ExtractContext, type Extractor, type Page, type RawRecord } from '@etl/core';
+import {
+  EtlError,
+  sleep,
+  type ExtractContext,
+  type Extractor,
+  type Page,
+  type PartitionContext,
+  type RawRecord,
+} from '@etl/core';
 import { createGithubClient, isOverloadError, PLUGIN, toEtlError, type GithubClient } from './client.js';
 import type { GithubConfig, GithubConnectorSettings } from './options.js';
 import {
@@ -380,9 +388,7 @@ async function* extractPeople(client: GithubClient, ctx: ExtractContext<GithubCo
 
 /** The GitHub extractor: every stream partitioned by repository (people by owner). */
 export function githubExtractor(settings: GithubConnectorSettings): Extractor<GithubConfig> {
-  const client = (
-    ctx: Pick<ExtractContext<GithubConfig>, 'config' | 'integrationId' | 'rateLimit' | 'emit' | 'signal'>,
-  ) => createGithubClient(ctx.config, settings, ctx);
+  const client = (ctx: PartitionContext<GithubConfig>) => createGithubClient(ctx.config, ctx.http);
   return {
     async partitions(ctx) {
       if (ctx.stream === STREAMS.people) return owners(ctx.config);

@@ -46,8 +46,14 @@ export const githubConfigSchema = z
     workItemProjects: z
       .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a project key like ABC'))
       .default([]),
-    /** Per-request timeout in milliseconds; a GraphQL timeout halves the page size. */
-    requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /**
+     * Requests of this integration in flight at once, across its streams, repositories and worker processes.
+     * Which hosts may be reached (GitHub Enterprise on a private network, plain http) is the host's decision
+     * (engine option `network.allow`), never an integration's.
+     */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    /** Requests started per second at most; unlimited by default (GitHub's own windows are always honoured). */
+    requestsPerSecond: z.number().positive().max(1000).optional(),
   })
   .refine((c) => Boolean(c.token) !== Boolean(c.app), {
     message:
@@ -66,8 +72,6 @@ export type GithubConfigInput = z.input<typeof githubConfigSchema>;
 export const githubConnectorOptionsSchema = z.object({
   /** Connector name integrations refer to (default `github`). */
   name: z.string().min(1).default('github'),
-  /** Times one request is retried after a rate limit before the stream fails. */
-  maxRateLimitRetries: z.number().int().min(0).max(50).default(8),
   /** Consecutive 502s / timeouts on one GraphQL page before the stream fails. */
   maxServerErrorRetries: z.number().int().min(0).max(50).default(8),
   /** Pull requests whose extra reviews are fetched in one follow-up query. */

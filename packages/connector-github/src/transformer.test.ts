@@ -109,8 +109,8 @@ describe('github transformer', () => {
     expect(() => parseOptions('github', 'config', githubConfigSchema, { repositories: ['a/b'] })).toThrow(
       /app: give either a personal access token/,
     );
-    expect(() => githubConnector({ maxRateLimitRetries: -1 } as never)).toThrow(
-      expect.objectContaining({ plugin: 'github', message: expect.stringMatching(/maxRateLimitRetries/) }),
+    expect(() => githubConnector({ maxServerErrorRetries: -1 } as never)).toThrow(
+      expect.objectContaining({ plugin: 'github', message: expect.stringMatching(/maxServerErrorRetries/) }),
     );
   });
   it('links keys of projects another integration loaded, without listing them in config', async () => {

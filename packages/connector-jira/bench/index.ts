@@ -1,6 +1,7 @@
-import { emptyMappings, mappingsView, type ExtractContext, type RawRow } from '@etl/core';
+import { emptyMappings, mappingsView, sourceHttp, type RawRow } from '@etl/core';
+import { testExtractContext } from '@etl/core/testing';
 import { jiraConnector, parseJiraConfig, type JiraConfig } from '../src/index.js';
-import { memoryRateLimit, startFakeJira, type FakeJiraFaults } from '../src/testing/index.js';
+import { startFakeJira, type FakeJiraFaults } from '../src/testing/index.js';
 import type { BenchResult } from '../../../bench/types.js';
 
 const ISSUES = 2000;
@@ -20,27 +21,20 @@ async function crawl(faults: FakeJiraFaults | undefined) {
       siteUrl: fake.url,
       email: fake.email,
       apiToken: fake.apiToken,
-      allowPrivateNetwork: true,
-      retryBaseDelayMs: 100,
     });
-    const base = {
-      integrationId: 'bench',
-      jobId: 'bench',
-      config,
-      stream: 'issues',
-      mode: 'full' as const,
-      signal: AbortSignal.timeout(100_000),
-      rateLimit: memoryRateLimit(),
-      emit: () => undefined,
-    };
+    // One client factory: the partitions share the integration's gate, as engine workers would.
+    const clients = sourceHttp({ network: { allow: ['127.0.0.0/8'] }, policy: { baseDelayMs: 100 } });
+    const signal = AbortSignal.timeout(100_000);
+    const context = (partition: string | null) =>
+      testExtractContext(connector, config, { stream: 'issues', mode: 'full', partition, clients, signal });
     const started = performance.now();
-    const partitions = await connector.extractor.partitions!(base);
+    const partitions = await connector.extractor.partitions!(context(null));
     let records = 0;
     let entities = 0;
     // Partitions run side by side, as engine workers would, sharing one budget.
     await Promise.all(
       partitions.map(async (partition) => {
-        const ctx: ExtractContext<JiraConfig> = { ...base, partition, checkpoint: null };
+        const ctx = context(partition);
         for await (const page of connector.extractor.extract(ctx)) {
           const rows: RawRow[] = page.records.map((r, i) => ({
             id: String(i),

@@ -16,7 +16,6 @@ describe('jira connector conformance', () => {
       siteUrl: fake.url,
       email: fake.email,
       apiToken: fake.apiToken,
-      allowPrivateNetwork: true,
       pageSize: 40,
     }),
     invalidConfig: { siteUrl: 'not a url', email: 'x' },

@@ -22,8 +22,6 @@ describe('jira connector through the engine', () => {
         siteUrl: fake.url,
         email: fake.email,
         apiToken: fake.apiToken,
-        allowPrivateNetwork: true,
-        retryBaseDelayMs: 50,
         ...extra,
       },
     });
@@ -46,6 +44,8 @@ describe('jira connector through the engine', () => {
       database: 'postgres',
       connectors: [jiraConnector()],
       secretKey: SECRET,
+      network: { allow: ['127.0.0.0/8'] },
+      http: { baseDelayMs: 50 },
     });
     engine = harness.engine;
   }, 60_000);
@@ -212,7 +212,7 @@ describe('jira connector through the engine', () => {
       expect(job.status).toBe('failed');
       const text = JSON.stringify(job.errors);
       expect(text).toContain(jira.url);
-      expect(text).toContain('credentials rejected');
+      expect(text).toContain('rejected the credentials');
       const events = await engine.events.since(0, { jobId: job.id, limit: 10_000 });
       const raw = await q(
         'SELECT payload::text AS p, error FROM $schema.raw_extraction_data WHERE integration_id = $1',
@@ -235,14 +235,21 @@ describe('jira connector through the engine', () => {
     },
   );
 
-  it('refuses a site on a private address without the flag, naming the field', async () => {
-    await expect(
-      engine.integrations.create({
-        connector: 'jira',
-        name: 'private',
-        config: { siteUrl: 'https://10.1.2.3', email: 'a@b.c', apiToken: 'tok-12345' },
-      }),
-    ).rejects.toThrow(/siteUrl/);
+  it('refuses a site on an address the host did not allow, naming the field, before any request', async () => {
+    const { id } = await engine.integrations.create({
+      connector: 'jira',
+      name: 'private',
+      config: { siteUrl: 'https://10.1.2.3', email: 'a@b.c', apiToken: 'tok-12345' },
+    });
+    const job = await runJob(id, ['projects', 'issues']);
+    expect(job.status).toBe('failed');
+    expect(job.errors[0]!.message).toMatch(/siteUrl: 10\.1\.2\.3 is a private address/);
+    expect(job.streamStates!.find((s) => s.stream === 'issues')!.status).toBe('skipped');
+    const check = await engine.integrations.test(id);
+    expect(check).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/siteUrl: 10\.1\.2\.3 is a private/),
+    });
   });
 
   it(

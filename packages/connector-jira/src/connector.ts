@@ -1,11 +1,18 @@
 import { z } from 'zod';
-import { EtlError, parseOptions, registerSecret, type CheckResult, type Connector } from '@etl/core';
-import { JiraExtractor } from './extractor.js';
-import { JiraApi } from './jira-api.js';
-import { assertPublicUrl } from './network-guard.js';
+import {
+  EtlError,
+  parseOptions,
+  registerSecret,
+  type CheckResult,
+  type Connector,
+  type HttpClient,
+  type SourceHttp,
+} from '@etl/core';
+import { jiraExtractor } from './extractor.js';
+import { jiraApi } from './jira-api.js';
 import { jiraConfigSchema, type JiraConfig } from './options.js';
 import { jiraStreamDefinitions } from './streams.js';
-import { JiraTransformer, jiraDefaultMappings } from './transformer.js';
+import { jiraTransformer, jiraDefaultMappings } from './transformer.js';
 
 const factoryOptionsSchema = z
   .object({
@@ -19,33 +26,28 @@ const factoryOptionsSchema = z
 
 export type JiraConnectorOptions = z.input<typeof factoryOptionsSchema>;
 
-/** The integration config schema, with the checks that need no network (scheme, literal private addresses). */
-export const jiraIntegrationConfigSchema = jiraConfigSchema.superRefine((config, ctx) => {
+/** The integration config schema; the token is registered for redaction as soon as it is parsed. */
+export const jiraIntegrationConfigSchema = jiraConfigSchema.superRefine((config) => {
   registerSecret(config.apiToken);
-  try {
-    assertPublicUrl(new URL(config.siteUrl), config.allowPrivateNetwork);
-  } catch (error) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['siteUrl'],
-      message: (error as Error).message.replace(/^siteUrl: /, ''),
-    });
-  }
 }) as unknown as z.ZodType<JiraConfig>;
+
+/** How the engine's HTTP client reaches a Jira site: the site URL, basic auth with the API token. */
+export const jiraHttp: SourceHttp<JiraConfig> = {
+  baseUrl: (config) => config.siteUrl,
+  auth: (config) => ({
+    authorization: `Basic ${Buffer.from(`${config.email}:${config.apiToken}`).toString('base64')}`,
+  }),
+  concurrency: 4,
+  limits: (config) => ({ concurrency: config.concurrency, requestsPerSecond: config.requestsPerSecond }),
+  policy: { maxAttempts: 6 },
+};
 
 /**
  * Validates the site and credentials against `/rest/api/3/myself`, with one message per failure kind.
  */
-export async function checkJira(config: JiraConfig, signal: AbortSignal): Promise<CheckResult> {
+export async function checkJira(config: JiraConfig, http: HttpClient): Promise<CheckResult> {
   registerSecret(config.apiToken);
-  const api = new JiraApi(
-    { ...config, maxRetries: Math.min(config.maxRetries, 2) },
-    {
-      rateLimit: { wait: async () => undefined, pauseUntil: async () => undefined },
-      emit: () => undefined,
-      signal,
-    },
-  );
+  const api = jiraApi(http);
   try {
     const me = await api.myself();
     return { ok: true, message: `connected to ${api.site} as ${me.displayName ?? me.accountId}` };
@@ -66,7 +68,7 @@ export async function checkJira(config: JiraConfig, signal: AbortSignal): Promis
       case 'not_found':
         return { ok: false, message: `${site} has no Jira REST API v3 (404): check the site URL` };
       case 'unreachable':
-        return { ok: false, message: `cannot reach ${site}: check the site URL and the network` };
+        return { ok: false, message: error.message };
       default:
         return { ok: false, message: error.message };
     }
@@ -91,11 +93,12 @@ export function jiraConnector(options: JiraConnectorOptions = {}): Connector<Jir
     configSchema: jiraIntegrationConfigSchema,
     secretFields: ['apiToken'],
     originField: 'siteUrl',
+    http: jiraHttp,
     streams: jiraStreamDefinitions,
-    extractor: new JiraExtractor(),
-    transformer: new JiraTransformer(),
+    extractor: jiraExtractor(),
+    transformer: jiraTransformer(),
     defaultMappings: jiraDefaultMappings,
-    check: (config, ctx) => checkJira(config, ctx.signal),
+    check: (config, ctx) => checkJira(config, ctx.http),
   };
 }
 

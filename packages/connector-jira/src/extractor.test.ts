@@ -1,35 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  mappingsView,
-  emptyMappings,
-  type ConnectorEvent,
-  type ExtractContext,
-  type RawRow,
-} from '@etl/core';
+import { mappingsView, emptyMappings, type ConnectorEvent, type RawRow } from '@etl/core';
+import { testExtractContext } from '@etl/core/testing';
 import { jiraConnector, parseJiraConfig } from './connector.js';
 import type { JiraConfig } from './options.js';
-import { memoryRateLimit, startFakeJira, type FakeJira } from './testing/index.js';
+import { startFakeJira, type FakeJira } from './testing/index.js';
 
 async function extractAll(config: JiraConfig, stream: string, checkpoint: unknown = null) {
   const connector = jiraConnector();
   const events: ConnectorEvent[] = [];
   const rows: RawRow[] = [];
   const checkpoints = new Map<string | null, unknown>();
-  const base = {
-    integrationId: 'i',
-    jobId: 'j',
-    config,
-    stream,
-    mode: 'incremental' as const,
-    signal: AbortSignal.timeout(60_000),
-    rateLimit: memoryRateLimit(),
-    emit: (e: ConnectorEvent) => events.push(e),
-  };
+  const network = { allow: ['127.0.0.0/8'] };
+  const context = (partition: string | null) =>
+    testExtractContext(connector, config, {
+      stream,
+      partition,
+      checkpoint,
+      network,
+      emit: (e) => events.push(e),
+    });
   const partitions = connector.streams.find((s) => s.name === stream)?.partitioned
-    ? await connector.extractor.partitions!(base)
+    ? await connector.extractor.partitions!(context(null))
     : [null];
   for (const partition of partitions) {
-    const ctx: ExtractContext<JiraConfig> = { ...base, partition, checkpoint };
+    const ctx = context(partition);
     for await (const page of connector.extractor.extract(ctx)) {
       for (const r of page.records) {
         rows.push({
@@ -59,7 +53,6 @@ describe('extractor and transformer against the fake Jira', () => {
       siteUrl: fake.url,
       email: fake.email,
       apiToken: fake.apiToken,
-      allowPrivateNetwork: true,
       pageSize: 50,
     });
     const { rows } = await extractAll(config, 'issues');
@@ -84,7 +77,6 @@ describe('extractor and transformer against the fake Jira', () => {
       siteUrl: fake.url,
       email: fake.email,
       apiToken: fake.apiToken,
-      allowPrivateNetwork: true,
       projects: ['ENG', 'OPS'],
     });
     const counts: Record<string, number> = {};

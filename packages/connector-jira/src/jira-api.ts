@@ -1,6 +1,5 @@
 import { AgileClient, Version3Client } from 'jira.js';
-import { EtlError } from '@etl/core';
-import { JiraHttp, type JiraHttpSettings, type JiraRequestContext } from './jira-http.js';
+import { EtlError, type HttpClient } from '@etl/core';
 import type {
   JiraBoard,
   JiraBulkChangelogPage,
@@ -48,6 +47,21 @@ function unwrapClientError(error: unknown): never {
   throw EtlError.wrap(error, 'source_error', 'jira', 'Jira client error');
 }
 
+/** What the HTTP client keeps of a 2xx answer that is not valid JSON (the `details` of its error). */
+export interface UnparseableResponse {
+  unparseable: true;
+  url: string;
+  status: number;
+  body: string;
+}
+
+export function unparseableOf(error: unknown): UnparseableResponse | undefined {
+  if (error instanceof EtlError && (error.details as UnparseableResponse | undefined)?.unparseable) {
+    return error.details as UnparseableResponse;
+  }
+  return undefined;
+}
+
 export const searchFields = (extra: string[]) =>
   [
     'summary',
@@ -65,100 +79,72 @@ export const searchFields = (extra: string[]) =>
   ].filter((f, i, all) => all.indexOf(f) === i);
 
 /**
- * The Jira endpoints the connector reads, through jira.js `Version3Client` / `AgileClient` whose transport is
- * replaced by {@link JiraHttp} (budget, SSRF guard, retries).
+ * The Jira endpoints the connector reads, through jira.js `Version3Client` / `AgileClient` whose transport is the
+ * engine's HTTP client for the run (`ctx.http`): the host's network guard, the token sent only to the site,
+ * timeouts, retries, `Retry-After` and the integration's concurrency cap.
  */
-export class JiraApi {
-  readonly http: JiraHttp;
-  private readonly v3: Version3Client;
-  private readonly agile: AgileClient;
+export function jiraApi(http: HttpClient) {
+  const adapter = async (config: AdapterConfig) => {
+    const query = serializeParams(config);
+    const path = `${config.url ?? ''}${query ? `?${query}` : ''}`;
+    const method = (config.method ?? 'get').toUpperCase();
+    const body =
+      config.data === undefined || config.data === null
+        ? undefined
+        : typeof config.data === 'string'
+          ? config.data
+          : JSON.stringify(config.data);
+    const data = await http.json<unknown>({ method, path, body });
+    return { data, status: 200, statusText: 'OK', headers: {}, config, request: {} };
+  };
+  const site = (http.baseUrl?.toString() ?? '').replace(/\/$/, '');
+  // Authorization is added by the HTTP client, only for the site's own origin.
+  const clientConfig = { host: site, baseRequestConfig: { adapter } };
+  const v3 = new Version3Client(clientConfig);
+  const agile = new AgileClient(clientConfig);
+  const call = <T>(run: () => Promise<unknown>): Promise<T> =>
+    run().then((value) => value as T, unwrapClientError);
 
-  constructor(settings: JiraHttpSettings, ctx: JiraRequestContext) {
-    this.http = new JiraHttp(settings, ctx);
-    const adapter = async (config: AdapterConfig) => {
-      const query = serializeParams(config);
-      const path = `${config.url ?? ''}${query ? `?${query}` : ''}`;
-      const method = (config.method ?? 'get').toUpperCase();
-      const body =
-        config.data === undefined || config.data === null
-          ? undefined
-          : typeof config.data === 'string'
-            ? config.data
-            : JSON.stringify(config.data);
-      const data = await this.http.requestJson<unknown>(method, path, body);
-      return { data, status: 200, statusText: 'OK', headers: {}, config, request: {} };
-    };
-    const clientConfig = {
-      host: this.http.site,
-      // Authorization is added by JiraHttp, only for the site's own origin.
-      baseRequestConfig: { adapter },
-    };
-    this.v3 = new Version3Client(clientConfig);
-    this.agile = new AgileClient(clientConfig);
-  }
-
-  get site(): string {
-    return this.http.site;
-  }
-
-  private call<T>(run: () => Promise<unknown>): Promise<T> {
-    return run().then((value) => value as T, unwrapClientError);
-  }
-
-  myself(): Promise<JiraUser> {
-    return this.call(() => this.v3.myself.getCurrentUser());
-  }
-
-  projects(startAt: number, maxResults: number, keys: string[]): Promise<JiraOffsetPage<JiraProject>> {
-    return this.call(() =>
-      this.v3.projects.searchProjects({
-        startAt,
-        maxResults,
-        keys: keys.length ? keys : undefined,
-        orderBy: 'key',
-      }),
-    );
-  }
-
-  issueTypes(): Promise<JiraIssueType[]> {
-    return this.call(() => this.v3.issueTypes.getIssueAllTypes());
-  }
-
-  statuses(): Promise<JiraStatus[]> {
-    return this.call(() => this.v3.workflowStatuses.getStatuses());
-  }
-
-  search(jql: string, fields: string[], maxResults: number, nextPageToken?: string): Promise<JiraSearchPage> {
-    return this.call(() =>
-      this.v3.issueSearch.searchForIssuesUsingJqlEnhancedSearch({
-        jql,
-        fields,
-        expand: 'changelog',
-        maxResults,
-        nextPageToken,
-      }),
-    );
-  }
-
-  bulkChangelogs(issueIdsOrKeys: string[], nextPageToken?: string): Promise<JiraBulkChangelogPage> {
-    return this.call(() =>
-      this.v3.issues.getBulkChangelogs({ issueIdsOrKeys, maxResults: 1000, nextPageToken }),
-    );
-  }
-
-  issueChangelog(issueIdOrKey: string, startAt: number): Promise<JiraChangelogPage> {
-    return this.call(() => this.v3.issues.getChangeLogs({ issueIdOrKey, startAt, maxResults: 100 }));
-  }
-
-  users(startAt: number, maxResults: number): Promise<JiraUser[]> {
-    return this.call(() => this.v3.users.getAllUsers({ startAt, maxResults }));
-  }
-
-  boards(startAt: number, projectKeyOrId?: string): Promise<JiraOffsetPage<JiraBoard>> {
-    return this.call(() => this.agile.board.getAllBoards({ startAt, maxResults: 50, projectKeyOrId }));
-  }
-
-  sprints(boardId: number, startAt: number): Promise<JiraOffsetPage<JiraSprint>> {
-    return this.call(() => this.agile.board.getAllSprints({ boardId, startAt, maxResults: 50 }));
-  }
+  return {
+    site,
+    myself: (): Promise<JiraUser> => call(() => v3.myself.getCurrentUser()),
+    projects: (startAt: number, maxResults: number, keys: string[]): Promise<JiraOffsetPage<JiraProject>> =>
+      call(() =>
+        v3.projects.searchProjects({
+          startAt,
+          maxResults,
+          keys: keys.length ? keys : undefined,
+          orderBy: 'key',
+        }),
+      ),
+    issueTypes: (): Promise<JiraIssueType[]> => call(() => v3.issueTypes.getIssueAllTypes()),
+    statuses: (): Promise<JiraStatus[]> => call(() => v3.workflowStatuses.getStatuses()),
+    search: (
+      jql: string,
+      fields: string[],
+      maxResults: number,
+      nextPageToken?: string,
+    ): Promise<JiraSearchPage> =>
+      call(() =>
+        v3.issueSearch.searchForIssuesUsingJqlEnhancedSearch({
+          jql,
+          fields,
+          expand: 'changelog',
+          maxResults,
+          nextPageToken,
+        }),
+      ),
+    bulkChangelogs: (issueIdsOrKeys: string[], nextPageToken?: string): Promise<JiraBulkChangelogPage> =>
+      call(() => v3.issues.getBulkChangelogs({ issueIdsOrKeys, maxResults: 1000, nextPageToken })),
+    issueChangelog: (issueIdOrKey: string, startAt: number): Promise<JiraChangelogPage> =>
+      call(() => v3.issues.getChangeLogs({ issueIdOrKey, startAt, maxResults: 100 })),
+    users: (startAt: number, maxResults: number): Promise<JiraUser[]> =>
+      call(() => v3.users.getAllUsers({ startAt, maxResults })),
+    boards: (startAt: number, projectKeyOrId?: string): Promise<JiraOffsetPage<JiraBoard>> =>
+      call(() => agile.board.getAllBoards({ startAt, maxResults: 50, projectKeyOrId })),
+    sprints: (boardId: number, startAt: number): Promise<JiraOffsetPage<JiraSprint>> =>
+      call(() => agile.board.getAllSprints({ boardId, startAt, maxResults: 50 })),
+  };
 }
+
+export type JiraApi = ReturnType<typeof jiraApi>;

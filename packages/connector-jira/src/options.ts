@@ -28,16 +28,14 @@ export const jiraConfigSchema = z
       .object({ storyPoints: customFieldId, sprint: customFieldId, epicLink: customFieldId })
       .strict()
       .default({}),
-    /** Allows http and private / loopback addresses (self-hosted or test servers). */
-    allowPrivateNetwork: z.boolean().default(false),
-    /** Requests in flight at once per stream run. */
+    /**
+     * Requests of this integration in flight at once, across its streams, partitions and worker processes.
+     * Which hosts may be reached (private networks, plain http) is the host's decision (engine option
+     * `network.allow`), never an integration's.
+     */
     concurrency: z.number().int().min(1).max(16).default(4),
-    /** Retries of a 5xx, 429 or network failure before the request fails. */
-    maxRetries: z.number().int().min(0).max(20).default(8),
-    /** First delay of the exponential 5xx back-off (with full jitter). */
-    retryBaseDelayMs: z.number().int().min(1).max(60_000).default(500),
-    /** Abort one HTTP request after this long. */
-    requestTimeoutMs: z.number().int().min(100).max(300_000).default(60_000),
+    /** Requests started per second at most, for a site that asks for pacing; unlimited by default. */
+    requestsPerSecond: z.number().positive().max(1000).optional(),
   })
   .strict();
 

@@ -96,154 +96,156 @@ interface TransitionSource {
   annotations: JiraIssueAnnotations | undefined;
 }
 
-/** Transforms raw Jira rows into canonical projects, people, work items and work-item transitions. */
-export class JiraTransformer implements Transformer<JiraConfig> {
-  transform(rows: RawRow[], ctx: TransformContext<JiraConfig>): EntityDraft[] {
-    const out: EntityDraft[] = [];
-    // People come from the users stream and from issues' assignee / reporter (full user objects); changelog
-    // authors are left out: Jira trims them, and a trimmed copy would flip a person's row back and forth.
-    const people = new Map<string, EntityDraft>();
-    const addPerson = (user: JiraUser | null | undefined) => {
-      const draft = person(user);
-      if (draft) people.set(draft.sourceId, draft);
-    };
-    for (const row of rows) {
-      const payload = row.payload as Record<string, unknown> | null;
-      if (!payload || payload.unparseable === true) continue;
-      switch (row.stream) {
-        case jiraStreams.projects: {
-          const p = payload as unknown as JiraProject;
-          out.push({
-            kind: 'project',
-            sourceId: p.id,
-            data: { key: p.key, name: p.name, url: p.self ?? null },
-          });
-          break;
-        }
-        case jiraStreams.users:
-          addPerson(payload as unknown as JiraUser);
-          break;
-        case jiraStreams.issues: {
-          const issue = payload as unknown as AnnotatedIssue;
-          out.push(this.workItem(issue, ctx));
-          addPerson(issue.fields.assignee);
-          addPerson(issue.fields.reporter);
-          const histories = issue.changelog?.histories ?? [];
-          out.push(
-            ...this.transitions(
-              { issueId: issue.id, updated: iso(issue.fields.updated), histories, annotations: issue._etl },
-              ctx,
-            ),
-          );
-          break;
-        }
-        case jiraStreams.issueChangelogs: {
-          const record = payload as unknown as IssueChangelogRecord;
-          out.push(
-            ...this.transitions(
-              {
-                issueId: record.issueId,
-                updated: iso(record.updated),
-                histories: record.histories,
-                annotations: record._etl,
-              },
-              ctx,
-            ),
-          );
-          break;
-        }
-        default:
-          // issue types, statuses, boards and sprints feed mappings and raw storage, not canonical tables.
-          break;
-      }
-    }
-    return [...out, ...people.values()];
-  }
-
-  private category(
-    name: string,
-    statusId: string | null | undefined,
-    annotations: JiraIssueAnnotations | undefined,
-    ctx: TransformContext<JiraConfig>,
-    jiraKey?: string,
-  ): StatusCategory | null {
-    const mapped = ctx.mappings.status(name);
-    if (mapped) return mapped.category;
-    return categoryOfJiraKey(jiraKey ?? (statusId ? annotations?.statusCategories[statusId] : undefined));
-  }
-
-  private workItem(issue: AnnotatedIssue, ctx: TransformContext<JiraConfig>): EntityDraft {
-    const f = issue.fields;
-    const custom = ctx.config.customFields ?? {};
-    const rawType = f.issuetype?.name ?? 'Unknown';
-    const mappedType = ctx.mappings.workItemType(rawType);
-    const jiraType = f.issuetype ? typeOfJiraIssueType(f.issuetype) : { type: 'custom' as const, level: 0 };
-    const status = f.status as JiraStatus | undefined;
-    const statusName = status?.name ?? 'Unknown';
-    const mappedStatus = ctx.mappings.status(statusName);
-    const parent = f.parent as { key: string; fields?: { issuetype?: JiraIssueType } } | undefined;
-    const parentIsEpic = (parent?.fields?.issuetype?.hierarchyLevel ?? 0) >= 1;
-    const epicLink = custom.epicLink ? f[custom.epicLink] : undefined;
-    const points = custom.storyPoints ? f[custom.storyPoints] : undefined;
-    return {
-      kind: 'work_item',
-      sourceId: issue.id,
-      sourceUpdatedAt: iso(f.updated),
-      data: {
-        key: issue.key,
-        title: f.summary ?? '',
-        type: mappedType?.type ?? jiraType.type,
-        rawType,
-        status: statusName,
-        statusCategory:
-          mappedStatus?.category ??
-          categoryOfJiraKey(status?.statusCategory?.key) ??
-          ('todo' as StatusCategory),
-        workflowStep: mappedStatus?.workflowStep ?? null,
-        projectKey: f.project?.key ?? null,
-        parentKey: parent?.key ?? null,
-        epicKey: parentIsEpic ? (parent?.key ?? null) : typeof epicLink === 'string' ? epicLink : null,
-        hierarchyLevel: mappedType?.level ?? jiraType.level,
-        assigneeId: f.assignee?.accountId ?? null,
-        reporterId: f.reporter?.accountId ?? null,
-        priority: f.priority?.name ?? null,
-        storyPoints: typeof points === 'number' ? points : null,
-        sprint: custom.sprint ? sprintName(f[custom.sprint]) : null,
-        createdAt: iso(f.created),
-        updatedAt: iso(f.updated),
-        resolvedAt: iso(f.resolutiondate),
-      },
-    };
-  }
-
-  /** One transition per status change, in changelog order (time, then history id), numbered from 1. */
-  private transitions(source: TransitionSource, ctx: TransformContext<JiraConfig>): EntityDraft[] {
-    const drafts: EntityDraft[] = [];
-    let seq = 0;
-    for (const history of orderHistories(source.histories)) {
-      history.items.forEach((item, index) => {
-        if (!isStatusChange(item)) return;
-        seq += 1;
-        const toStatus = item.toString ?? item.to ?? 'Unknown';
-        drafts.push({
-          kind: 'work_item_transition',
-          sourceId: `${source.issueId}:${history.id}:${index}`,
-          sourceUpdatedAt: source.updated,
-          data: {
-            workItemId: source.issueId,
-            seq,
-            fromStatus: item.fromString ?? null,
-            toStatus,
-            fromCategory: item.fromString
-              ? this.category(item.fromString, item.from, source.annotations, ctx)
-              : null,
-            toCategory: this.category(toStatus, item.to, source.annotations, ctx),
-            transitionedAt: iso(history.created) ?? new Date(0).toISOString(),
-            actorId: history.author?.accountId ?? null,
-          },
+function transformRows(rows: RawRow[], ctx: TransformContext<JiraConfig>): EntityDraft[] {
+  const out: EntityDraft[] = [];
+  // People come from the users stream and from issues' assignee / reporter (full user objects); changelog
+  // authors are left out: Jira trims them, and a trimmed copy would flip a person's row back and forth.
+  const people = new Map<string, EntityDraft>();
+  const addPerson = (user: JiraUser | null | undefined) => {
+    const draft = person(user);
+    if (draft) people.set(draft.sourceId, draft);
+  };
+  for (const row of rows) {
+    const payload = row.payload as Record<string, unknown> | null;
+    if (!payload || payload.unparseable === true) continue;
+    switch (row.stream) {
+      case jiraStreams.projects: {
+        const p = payload as unknown as JiraProject;
+        out.push({
+          kind: 'project',
+          sourceId: p.id,
+          data: { key: p.key, name: p.name, url: p.self ?? null },
         });
-      });
+        break;
+      }
+      case jiraStreams.users:
+        addPerson(payload as unknown as JiraUser);
+        break;
+      case jiraStreams.issues: {
+        const issue = payload as unknown as AnnotatedIssue;
+        out.push(workItem(issue, ctx));
+        addPerson(issue.fields.assignee);
+        addPerson(issue.fields.reporter);
+        const histories = issue.changelog?.histories ?? [];
+        out.push(
+          ...transitions(
+            { issueId: issue.id, updated: iso(issue.fields.updated), histories, annotations: issue._etl },
+            ctx,
+          ),
+        );
+        break;
+      }
+      case jiraStreams.issueChangelogs: {
+        const record = payload as unknown as IssueChangelogRecord;
+        out.push(
+          ...transitions(
+            {
+              issueId: record.issueId,
+              updated: iso(record.updated),
+              histories: record.histories,
+              annotations: record._etl,
+            },
+            ctx,
+          ),
+        );
+        break;
+      }
+      default:
+        // issue types, statuses, boards and sprints feed mappings and raw storage, not canonical tables.
+        break;
     }
-    return drafts;
   }
+  return [...out, ...people.values()];
+}
+
+function category(
+  name: string,
+  statusId: string | null | undefined,
+  annotations: JiraIssueAnnotations | undefined,
+  ctx: TransformContext<JiraConfig>,
+  jiraKey?: string,
+): StatusCategory | null {
+  const mapped = ctx.mappings.status(name);
+  if (mapped) return mapped.category;
+  return categoryOfJiraKey(jiraKey ?? (statusId ? annotations?.statusCategories[statusId] : undefined));
+}
+
+function workItem(issue: AnnotatedIssue, ctx: TransformContext<JiraConfig>): EntityDraft {
+  const f = issue.fields;
+  const custom = ctx.config.customFields ?? {};
+  const rawType = f.issuetype?.name ?? 'Unknown';
+  const mappedType = ctx.mappings.workItemType(rawType);
+  const jiraType = f.issuetype ? typeOfJiraIssueType(f.issuetype) : { type: 'custom' as const, level: 0 };
+  const status = f.status as JiraStatus | undefined;
+  const statusName = status?.name ?? 'Unknown';
+  const mappedStatus = ctx.mappings.status(statusName);
+  const parent = f.parent as { key: string; fields?: { issuetype?: JiraIssueType } } | undefined;
+  const parentIsEpic = (parent?.fields?.issuetype?.hierarchyLevel ?? 0) >= 1;
+  const epicLink = custom.epicLink ? f[custom.epicLink] : undefined;
+  const points = custom.storyPoints ? f[custom.storyPoints] : undefined;
+  return {
+    kind: 'work_item',
+    sourceId: issue.id,
+    sourceUpdatedAt: iso(f.updated),
+    data: {
+      key: issue.key,
+      title: f.summary ?? '',
+      type: mappedType?.type ?? jiraType.type,
+      rawType,
+      status: statusName,
+      statusCategory:
+        mappedStatus?.category ??
+        categoryOfJiraKey(status?.statusCategory?.key) ??
+        ('todo' as StatusCategory),
+      workflowStep: mappedStatus?.workflowStep ?? null,
+      projectKey: f.project?.key ?? null,
+      parentKey: parent?.key ?? null,
+      epicKey: parentIsEpic ? (parent?.key ?? null) : typeof epicLink === 'string' ? epicLink : null,
+      hierarchyLevel: mappedType?.level ?? jiraType.level,
+      assigneeId: f.assignee?.accountId ?? null,
+      reporterId: f.reporter?.accountId ?? null,
+      priority: f.priority?.name ?? null,
+      storyPoints: typeof points === 'number' ? points : null,
+      sprint: custom.sprint ? sprintName(f[custom.sprint]) : null,
+      createdAt: iso(f.created),
+      updatedAt: iso(f.updated),
+      resolvedAt: iso(f.resolutiondate),
+    },
+  };
+}
+
+/** One transition per status change, in changelog order (time, then history id), numbered from 1. */
+function transitions(source: TransitionSource, ctx: TransformContext<JiraConfig>): EntityDraft[] {
+  const drafts: EntityDraft[] = [];
+  let seq = 0;
+  for (const history of orderHistories(source.histories)) {
+    history.items.forEach((item, index) => {
+      if (!isStatusChange(item)) return;
+      seq += 1;
+      const toStatus = item.toString ?? item.to ?? 'Unknown';
+      drafts.push({
+        kind: 'work_item_transition',
+        sourceId: `${source.issueId}:${history.id}:${index}`,
+        sourceUpdatedAt: source.updated,
+        data: {
+          workItemId: source.issueId,
+          seq,
+          fromStatus: item.fromString ?? null,
+          toStatus,
+          fromCategory: item.fromString
+            ? category(item.fromString, item.from, source.annotations, ctx)
+            : null,
+          toCategory: category(toStatus, item.to, source.annotations, ctx),
+          transitionedAt: iso(history.created) ?? new Date(0).toISOString(),
+          actorId: history.author?.accountId ?? null,
+        },
+      });
+    });
+  }
+  return drafts;
+}
+
+/** Transforms raw Jira rows into canonical projects, people, work items and work-item transitions. */
+export function jiraTransformer(): Transformer<JiraConfig> {
+  return { transform: transformRows };
 }

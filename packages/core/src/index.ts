@@ -90,11 +90,11 @@ export type {
   Transformer,
   TransformContext,
   ConnectorEvent,
-  RateLimitBudget,
+  SourceHttp,
+  PartitionContext,
   CheckResult,
 } from './connector/connector.js';
 export { validateConnector } from './connector/validate-connector.js';
-export { memoryRateLimit } from './connector/memory-rate-limit.js';
 export { parseOptions } from './options.js';
 export { sleep } from './sleep.js';
 export { seededRandom } from './testing/seeded-random.js';
@@ -173,5 +173,51 @@ export {
   type NetworkOptions,
   type AddressVerdict,
 } from './source/network-guard.js';
-export { memoryGate, type RequestGate, type RequestSlot, type GateLimits } from './source/request-gate.js';
+export {
+  memoryGate,
+  memoryGates,
+  type RequestGate,
+  type RequestGates,
+  type RequestSlot,
+  type GateLimits,
+} from './source/request-gate.js';
 export { retryAt, windowSpent, type HeaderSource } from './source/retry-at.js';
+export {
+  sourceHttp,
+  engineNetworkSchema,
+  engineHttpSchema,
+  type EngineNetworkOptions,
+  type SourceHttpFactory,
+  type SourceRun,
+} from './source/source-http.js';
+export {
+  dataCursor,
+  comparePositions,
+  type CursorPosition,
+  type DataCursor,
+  type DataCursorOptions,
+} from './source/data-cursor.js';
+export {
+  cursorPaginator,
+  pageTokenPaginator,
+  linkPaginator,
+  offsetPaginator,
+  pagePaginator,
+  nextLink,
+  pathValue,
+  type Paginator,
+  type PageAnswer,
+  type PageState,
+} from './source/paginators.js';
+export {
+  restStream,
+  restConnector,
+  restPartitions,
+  restCheckpointSchema,
+  type RestStream,
+  type RestStreamOptions,
+  type RestChildRequest,
+  type RestCheckpoint,
+  type RestConnectorOptions,
+} from './source/rest-stream.js';
+export { statusTransitions, type StatusChange } from './model/status-history.js';

@@ -22,6 +22,7 @@ const owners: Record<string, string> = {
   etl_mappings: 'stores/mapping-store.ts',
   etl_events: 'stores/event-log.ts',
   etl_rate_limits: 'stores/rate-limit.ts',
+  etl_request_slots: 'stores/rate-limit.ts',
   etl_migrations: 'db/migrate.ts',
   etl_vector_store_collections: 'vector/pgvector-store.ts',
   // The canonical model: written through one upsert per kind, its table name chosen by kind.

@@ -53,7 +53,7 @@ export interface FakeJiraRequest {
 }
 
 export interface FakeJira {
-  /** Site URL to give the connector (`allowPrivateNetwork: true`, it is plain http on 127.0.0.1). */
+  /** Site URL to give the connector (plain http on 127.0.0.1: the host allows it with the engine option `network: { allow: ['127.0.0.0/8'] }`). */
   readonly url: string;
   readonly email: string;
   readonly apiToken: string;
@@ -150,7 +150,7 @@ function jsonBody(req: IncomingMessage): Promise<unknown> {
  *
  * @example
  * const fake = await startFakeJira({ issues: 2000, longChangelogRatio: 0.1, seed: 7 });
- * const config = { site: fake.url, email: fake.email, apiToken: fake.apiToken, allowPrivateNetwork: true };
+ * const config = { site: fake.url, email: fake.email, apiToken: fake.apiToken }; // engine option network.allow: ['127.0.0.0/8']
  */
 export async function startFakeJira(options: FakeJiraOptions = {}): Promise<FakeJira> {
   const data = generateFakeJiraData(options);

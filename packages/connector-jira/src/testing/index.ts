@@ -14,5 +14,3 @@ export {
   decoyStatusField,
   type FakeJiraDataOptions,
 } from './fake-data.js';
-/** Re-exported from `@etl/core` for callers of this package's test kit. */
-export { memoryRateLimit } from '@etl/core';

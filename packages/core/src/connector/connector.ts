@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { EntityDraft } from '../model/canonical.js';
 import type { MappingsView } from '../model/mappings.js';
 import type { JobMode } from '../model/jobs.js';
+import type { HttpClient, HttpPolicyInput } from '../source/http-client.js';
 
 /** One stream a connector can extract. */
 export interface StreamDefinition {
@@ -34,16 +35,7 @@ export type ConnectorEvent =
   | { type: 'warning'; message: string }
   | { type: 'request'; method: string; url: string; status: number };
 
-/**
- * One request budget per integration, shared by every worker (in this process and, through the database,
- * in others). Connectors `await wait()` before each request and call `pauseUntil` when the source refuses one.
- */
-export interface RateLimitBudget {
-  wait(signal?: AbortSignal): Promise<void>;
-  pauseUntil(until: Date, reason: string): Promise<void>;
-}
-
-/** What an extractor gets for one stream (or partition) of one job: config, checkpoint, signal, budget. */
+/** What an extractor gets for one stream (or partition) of one job: config, checkpoint, signal, HTTP client. */
 export interface ExtractContext<C> {
   integrationId: string;
   jobId: string;
@@ -56,15 +48,23 @@ export interface ExtractContext<C> {
   /** For backfill: the date window to read (ISO strings). */
   window?: { from?: string; to?: string };
   signal: AbortSignal;
-  rateLimit: RateLimitBudget;
+  /**
+   * The run's HTTP client, built by the engine from the connector's {@link SourceHttp} declaration and the
+   * integration's config: the host's private-network guard, the secret sent only to its origin, timeouts,
+   * retries, `Retry-After`, and the integration's concurrency cap and pacing shared by every worker.
+   */
+  http: HttpClient;
   emit(event: ConnectorEvent): void;
 }
+
+/** What `partitions()` gets: the extraction context of the stream, before any partition or checkpoint. */
+export type PartitionContext<C> = Omit<ExtractContext<C>, 'partition' | 'checkpoint'>;
 
 /** Reads one stream page by page, starting after `ctx.checkpoint`. */
 export interface Extractor<C> {
   extract(ctx: ExtractContext<C>): AsyncIterable<Page>;
   /** For partitioned streams: the partition keys to extract (each gets its own checkpoint). */
-  partitions?(ctx: Omit<ExtractContext<C>, 'partition' | 'checkpoint'>): Promise<string[]>;
+  partitions?(ctx: PartitionContext<C>): Promise<string[]>;
 }
 
 /** A raw row as stored, given to the transformer. */
@@ -93,6 +93,36 @@ export interface TransformContext<C = unknown> {
 /** Turns raw rows of one stream into canonical entities (validated by zod after it returns). */
 export interface Transformer<C = unknown> {
   transform(rows: RawRow[], ctx: TransformContext<C>): EntityDraft[] | Promise<EntityDraft[]>;
+}
+
+/**
+ * How the engine builds a connector's HTTP client (`ctx.http`) from an integration's config.
+ *
+ * @example
+ * http: {
+ *   baseUrl: (config) => config.siteUrl,
+ *   auth: (config) => ({ authorization: `Bearer ${config.token}` }),
+ *   concurrency: 4, limits: (config) => ({ concurrency: config.concurrency }),
+ * }
+ */
+export interface SourceHttp<C> {
+  /**
+   * The source's base URL, from the config; relative request paths resolve against it. Refusals and
+   * unreachable-host errors name the connector's `originField` (`baseUrl` when it declares none).
+   */
+  baseUrl?(config: C): string | null | undefined;
+  /** Secret headers (Authorization, …) from the config; sent only to the origin the secret was saved for. */
+  auth?(config: C): Record<string, string> | undefined;
+  /** Headers sent with every request (user agent, API version). */
+  headers?: Record<string, string>;
+  /** Requests of one integration in flight at once, across all its streams, partitions and processes (4). */
+  concurrency?: number;
+  /** Requests started per second for one integration at most; unlimited by default. */
+  requestsPerSecond?: number;
+  /** The integration's own cap and pacing (config fields the connector offers), over the defaults above. */
+  limits?(config: C): { concurrency?: number; requestsPerSecond?: number };
+  /** Timeouts and retries; what the engine's `http` option sets wins (the host decides). */
+  policy?: HttpPolicyInput;
 }
 
 /** A connection check's answer: whether the config reaches the source, and what to tell the operator. */
@@ -128,6 +158,8 @@ export interface Connector<C = unknown> {
   transformer: Transformer<C>;
   /** Default mappings derived from the source's own metadata; the integration's mappings override them. */
   defaultMappings?: import('../model/mappings.js').MappingsInput;
+  /** How `ctx.http` reaches the source; without it `ctx.http` has no base URL and no auth. */
+  http?: SourceHttp<C>;
   /** Tests a connection with the given config. */
-  check?(config: C, ctx: { signal: AbortSignal }): Promise<CheckResult>;
+  check?(config: C, ctx: { signal: AbortSignal; http: HttpClient }): Promise<CheckResult>;
 }

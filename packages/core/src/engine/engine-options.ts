@@ -6,6 +6,7 @@ import { EtlError } from '../errors.js';
 import type { Loader } from '../loader/loader.js';
 import { parseOptions } from '../options.js';
 import type { QueueAdapter } from '../queue/queue.js';
+import { engineHttpSchema, engineNetworkSchema } from '../source/source-http.js';
 import { secretKeyring, secretKeySchema, type SecretKeyring } from '../stores/secrets.js';
 
 const optionsSchema = z.object({
@@ -69,6 +70,13 @@ const optionsSchema = z.object({
    * A stream whose holder died is taken over once its lease expired.
    */
   streamLeaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+  /**
+   * What connectors may reach beyond the public internet: `{ allow: ['10.0.0.0/8', 'jira.internal'] }`.
+   * The host's decision alone; no integration config can widen it.
+   */
+  network: engineNetworkSchema.default({ allow: [] }),
+  /** Timeouts and retries of every connector's HTTP client, over the connectors' own defaults. */
+  http: engineHttpSchema.default({}),
 });
 
 /** What `createEngine` takes: the host's database and queue, the connectors, and tuning with safe defaults. */

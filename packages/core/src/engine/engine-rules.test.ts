@@ -6,7 +6,7 @@ import { memoryQueue } from '../queue/memory-queue.js';
 import type { QueueAdapter, Stage } from '../queue/queue.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
 import { syntheticConnector } from '../testing/synthetic.js';
-import { rateLimitBudgets } from '../stores/rate-limit.js';
+import { requestGates } from '../stores/rate-limit.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { createEngine } from './engine.js';
 import type { Engine } from './engine-types.js';
@@ -258,8 +258,8 @@ describe('engine inputs, capabilities and stats', () => {
     );
     expect(job.status).toBe('succeeded');
     const budget = { until: new Date(Date.now() + 60_000), reason: 'test: 429' };
-    await rateLimitBudgets(t.db, t.schema, () => undefined)
-      .for(integration.id)
+    await requestGates(t.db, t.schema, 'test', () => undefined)
+      .gate(integration.id, { concurrency: 1 })
       .pauseUntil(budget.until, budget.reason);
     const after = await engine.stats();
     expect(after.jobs.succeeded).toBe(before.jobs.succeeded + 1);

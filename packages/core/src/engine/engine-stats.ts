@@ -2,7 +2,7 @@ import { jobStatuses } from '../model/jobs.js';
 import type { QueueAdapter, Stage } from '../queue/queue.js';
 import type { EventLog } from '../stores/event-log.js';
 import type { JobStore } from '../stores/job-store.js';
-import type { RateLimitBudgets } from '../stores/rate-limit.js';
+import type { RequestGateStore } from '../stores/rate-limit.js';
 import type { EngineStats } from './engine-types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { EngineStats } from './engine-types.js';
  */
 export function engineStats(parts: {
   jobs: JobStore;
-  budgets: RateLimitBudgets;
+  budgets: Pick<RequestGateStore, 'active'>;
   events: EventLog;
   queue: QueueAdapter;
 }): () => Promise<EngineStats> {

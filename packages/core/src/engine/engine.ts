@@ -9,7 +9,8 @@ import { eventLog } from '../stores/event-log.js';
 import { integrationStore } from '../stores/integration-store.js';
 import { jobStore } from '../stores/job-store.js';
 import { mappingStore } from '../stores/mapping-store.js';
-import { rateLimitBudgets } from '../stores/rate-limit.js';
+import { requestGates } from '../stores/rate-limit.js';
+import { sourceHttp } from '../source/source-http.js';
 import { rawStore } from '../stores/raw-store.js';
 import { parseEngineOptions, type EngineOptions } from './engine-options.js';
 import { engineStats } from './engine-stats.js';
@@ -40,20 +41,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const integrations = integrationStore(db, schema, connectors, opts.keyring);
   const mappings = mappingStore(db, schema, (id) => integrations.get(id));
   const events = eventLog(db, schema, opts.eventPollMs);
-  const budgets = rateLimitBudgets(db, schema, (integrationId, until, reason) => {
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const gates = requestGates(db, schema, workerId, (integrationId, until, reason) => {
     void rt.emit({ type: 'throttled', jobId: null, integrationId, until: until.toISOString(), reason });
   });
+  // Every connector's HTTP client: the host's network guard, the integrations' gates, the host's policy.
+  const http = sourceHttp({ network: opts.network, policy: opts.http, gates });
   const rt = engineRuntime({
     ...opts,
     connectors,
-    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    workerId,
     loader,
     integrations,
     jobs: jobStore(db, schema),
     raw: rawStore(db, schema),
     checkpoints: checkpointStore(db, schema),
     mappings,
-    budgets,
+    sourceHttp: http,
     appendEvent: (event) => events.append(event),
   });
   const workers = stageWorkers(rt);
@@ -69,7 +73,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await workers.stop();
       events.stop();
     },
-    integrations: integrationsApi(integrations),
+    integrations: integrationsApi(integrations, http),
     secrets: secretsApi(integrations),
     mappings: mappingsApi(integrations, mappings),
     jobs: jobsApi(rt),
@@ -77,7 +81,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     replay: replayer(rt),
     deadLetters: deadLettersApi(queue),
     queues: queuesApi(queue),
-    stats: engineStats({ jobs: rt.jobs, budgets, events, queue }),
+    stats: engineStats({ jobs: rt.jobs, budgets: gates, events, queue }),
   };
 }
 

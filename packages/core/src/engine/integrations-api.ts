@@ -3,13 +3,17 @@ import { describeError, isEtlError } from '../errors.js';
 import { mappingsSchema } from '../model/mappings.js';
 import type { IntegrationStore } from '../stores/integration-store.js';
 import type { MappingStore } from '../stores/mapping-store.js';
+import type { SourceHttpFactory } from '../source/source-http.js';
 import type { Engine } from './engine-types.js';
 
 /** How long `engine.integrations.test` lets a connector's connection check run. */
 const checkTimeoutMs = 30_000;
 
 /** `engine.integrations`: CRUD (inputs parsed by the store with core's schemas) and the connection test. */
-export function integrationsApi(integrations: IntegrationStore): Engine['integrations'] {
+export function integrationsApi(
+  integrations: IntegrationStore,
+  sourceHttp: SourceHttpFactory,
+): Engine['integrations'] {
   return {
     create: (input) => integrations.create(input),
     get: (id) => integrations.get(id),
@@ -17,7 +21,7 @@ export function integrationsApi(integrations: IntegrationStore): Engine['integra
     update: (id, patch) => integrations.update(id, patch),
     delete: (id) => integrations.delete(id),
     async test(id, changes) {
-      let resolved: { connector: Connector; config: unknown };
+      let resolved: { connector: Connector; config: unknown; secretOrigin?: string | null };
       try {
         resolved =
           changes?.config === undefined
@@ -28,11 +32,17 @@ export function integrationsApi(integrations: IntegrationStore): Engine['integra
         if (isEtlError(error, 'secret_key')) return { ok: false, message: describeError(error) };
         throw error;
       }
-      const { connector, config } = resolved;
+      const { connector, config, secretOrigin } = resolved;
       if (!connector.check)
         return { ok: true, message: `${connector.name} has no connection check; config is valid` };
+      const signal = AbortSignal.timeout(checkTimeoutMs);
       try {
-        return await connector.check(config, { signal: AbortSignal.timeout(checkTimeoutMs) });
+        const http = sourceHttp.client(connector, config, { integrationId: id, signal, secretOrigin });
+        try {
+          return await connector.check(config, { signal, http });
+        } finally {
+          await http.close();
+        }
       } catch (error) {
         return { ok: false, message: describeError(error) };
       }

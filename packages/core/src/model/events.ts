@@ -14,8 +14,20 @@ export type EngineEventPayload =
       extracted: number;
       loaded: number;
       pages: number;
+      /** Requests this stream (partition) sent so far in this run. */
+      requests?: number;
       done: boolean;
       recordsPerSecond: number;
+    }
+  | {
+      /** A request the source answered with a non-2xx status (URL without credentials or query values). */
+      type: 'source.request';
+      jobId: string;
+      stream: string;
+      partition: string | null;
+      method: string;
+      url: string;
+      status: number;
     }
   | { type: 'throttled'; jobId: string | null; integrationId: string; until: string; reason: string }
   | { type: 'error'; jobId: string; stage: string; stream?: string; message: string }

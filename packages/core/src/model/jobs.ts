@@ -32,7 +32,8 @@ export interface JobCounters {
 export interface JobStreamState extends Pick<JobCounters, 'extracted' | 'loaded' | 'failed'> {
   stream: string;
   partition: string | null;
-  status: 'waiting' | 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+  /** `skipped`: not run, because a stream it depends on failed. */
+  status: 'waiting' | 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'skipped' | 'cancelled';
   pages: number;
   cursor: unknown;
   error: string | null;

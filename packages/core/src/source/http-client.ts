@@ -78,6 +78,11 @@ export interface HttpClient {
    * adapter): guard, secret rule, timeouts, retries, cap and windows all apply; non-2xx answers are returned.
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * A `fetch` like {@link HttpClient.fetch} with its own retry rule: `retryServerErrors: false` returns 5xx
+   * answers at once, for a caller that answers them itself (a smaller page, a narrower query).
+   */
+  fetcher(options: { retryServerErrors: boolean }): typeof fetch;
   /** Closes the connections this client holds. */
   close(): Promise<void>;
 }
@@ -100,6 +105,11 @@ export interface HttpClientOptions {
   policy?: HttpPolicyInput;
   signal?: AbortSignal;
   emit?(event: ConnectorEvent): void;
+  /**
+   * Hosts (`host:port`) found unreachable, shared by the clients of one job: once one request gave up on a
+   * host, the others fail at once with the same error instead of each waiting out its own timeouts.
+   */
+  unreachable?: Map<string, EtlError>;
 }
 
 const transientCodes = new Set([
@@ -204,6 +214,29 @@ export function safeUrl(url: URL): string {
 }
 
 /**
+ * The connection pool of one client: every address a name resolves to, and every literal address, is checked
+ * by the guard at connect time, so the address checked is the address connected to.
+ */
+function guardedAgent(guard: NetworkGuard, policy: HttpPolicy, field: string): Agent {
+  const connect = buildConnector({ timeout: policy.connectTimeoutMs, lookup: guard.lookup(field) });
+  return new Agent({
+    connect(connectOptions, callback) {
+      const hostname = connectOptions.hostname.replace(/^\[|\]$/g, '');
+      try {
+        // A literal address is never looked up, so the lookup hook would not see it: check it here.
+        guard.checkAddress(hostname, hostname, field);
+      } catch (error) {
+        callback(error as Error, null);
+        return;
+      }
+      connect(connectOptions, callback);
+    },
+    headersTimeout: policy.requestTimeoutMs,
+    bodyTimeout: policy.requestTimeoutMs,
+  });
+}
+
+/**
  * Builds the HTTP client of one run. The engine calls this for every extraction (`ctx.http`); connectors and
  * tests may call it themselves with a {@link memoryGate}.
  */
@@ -237,22 +270,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     );
   }
 
-  const connect = buildConnector({ timeout: policy.connectTimeoutMs, lookup: guard.lookup(field) });
-  const agent = new Agent({
-    connect(connectOptions, callback) {
-      const hostname = connectOptions.hostname.replace(/^\[|\]$/g, '');
-      try {
-        // A literal address is never looked up, so the lookup hook would not see it: check it here.
-        guard.checkAddress(hostname, hostname, field);
-      } catch (error) {
-        callback(error as Error, null);
-        return;
-      }
-      connect(connectOptions, callback);
-    },
-    headersTimeout: policy.requestTimeoutMs,
-    bodyTimeout: policy.requestTimeoutMs,
-  });
+  const agent = guardedAgent(guard, policy, field);
 
   const resolveUrl = (path: string): URL => {
     if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return new URL(path);
@@ -428,6 +446,27 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
+  /**
+   * How long to wait before trying a failed connection again; throws when no retry may fix it or the attempts
+   * or the time are spent, remembering the host as unreachable for the job's other requests.
+   */
+  function retryDelayAfter(url: URL, cause: unknown, attempts: number, deadline: number): number {
+    try {
+      throwIfPermanent(url, cause);
+    } catch (failure) {
+      if (!(cause instanceof EtlError)) options.unreachable?.set(hostPort(url), failure as EtlError);
+      throw failure;
+    }
+    const transient = transientCodes.has(codeOf(cause));
+    const wait = backoff(attempts);
+    if (!transient || attempts >= policy.maxAttempts || Date.now() + wait >= deadline) {
+      const failure = unreachable(url, cause, attempts);
+      options.unreachable?.set(hostPort(url), failure);
+      throw failure;
+    }
+    return wait;
+  }
+
   async function send(request: HttpRequest, signal: AbortSignal = runSignal): Promise<Sent> {
     const method = (request.method ?? 'GET').toUpperCase();
     const url = withQuery(resolveUrl(request.path), request.query);
@@ -439,6 +478,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
         headers['content-type'] = 'application/json';
     }
+    const known = options.unreachable?.get(hostPort(url));
+    if (known) throw known;
     const started = Date.now();
     const deadline = started + policy.giveUpAfterMs;
     let attempts = 0;
@@ -459,12 +500,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } catch (error) {
         if (signal.aborted) throw abortReason(signal);
         const cause = rootCause(error);
-        throwIfPermanent(url, cause);
-        const transient = transientCodes.has(codeOf(cause));
-        const wait = backoff(attempts);
-        if (!transient || attempts >= policy.maxAttempts || Date.now() + wait >= deadline) {
-          throw unreachable(url, cause, attempts);
-        }
+        const wait = retryDelayAfter(url, cause, attempts, deadline);
         emit({
           type: 'warning',
           message: `${method} ${safeUrl(url)}: ${causeWords[codeOf(cause)] ?? codeOf(cause)}; retrying in ${wait} ms`,
@@ -474,7 +510,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       emit({ type: 'request', method, url: safeUrl(sent.url), status: sent.status });
       if (sent.status >= 200 && sent.status < 300) return sent;
-      if (request.accept?.includes(sent.status)) return sent;
+      // A throttle is waited out even where the caller takes the status itself (an SDK's 403 / 429).
+      if (!throttledStatus(sent) && request.accept?.includes(sent.status)) return sent;
       if (throttledStatus(sent)) {
         throttles += 1;
         if (throttles > policy.maxThrottles) {
@@ -533,38 +570,46 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         );
       }
     },
-    async fetch(input, init) {
-      const request = input instanceof Request ? input : undefined;
-      const url = request ? request.url : input.toString();
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers ?? request?.headers).forEach((value, key) => {
-        headers[key] = value;
-      });
-      let body: string | undefined;
-      const rawBody = init?.body ?? (request ? await request.text() : undefined);
-      if (typeof rawBody === 'string') body = rawBody;
-      else if (rawBody !== undefined && rawBody !== null) body = await new Response(rawBody).text();
-      const signals = [runSignal, ...(init?.signal ? [init.signal] : [])];
-      const sent = await send(
-        {
-          method: init?.method ?? request?.method ?? 'GET',
-          path: url,
-          headers,
-          body: body === '' ? undefined : body,
-          accept: allStatuses,
-        },
-        AbortSignal.any(signals),
-      );
-      const nullBody = sent.status === 204 || sent.status === 304;
-      const response = new Response(nullBody ? null : sent.body, {
-        status: sent.status,
-        headers: sent.headers,
-      });
-      Object.defineProperty(response, 'url', { value: sent.url.toString() });
-      return response;
-    },
+    fetch: (input, init) => fetchVia(input, init, allStatuses),
+    fetcher: (fetchOptions) => (input, init) =>
+      fetchVia(input, init, fetchOptions.retryServerErrors ? allStatuses : allStatusesAndServerErrors),
     close: () => agent.close(),
   };
+
+  async function fetchVia(
+    input: string | URL | Request,
+    init: RequestInit | undefined,
+    accept: number[],
+  ): Promise<Response> {
+    const request = input instanceof Request ? input : undefined;
+    const url = request ? request.url : input.toString();
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers ?? request?.headers).forEach((value, key) => {
+      headers[key] = value;
+    });
+    let body: string | undefined;
+    const rawBody = init?.body ?? (request ? await request.text() : undefined);
+    if (typeof rawBody === 'string') body = rawBody;
+    else if (rawBody !== undefined && rawBody !== null) body = await new Response(rawBody).text();
+    const signals = [runSignal, ...(init?.signal ? [init.signal] : [])];
+    const sent = await send(
+      {
+        method: init?.method ?? request?.method ?? 'GET',
+        path: url,
+        headers,
+        body: body === '' ? undefined : body,
+        accept,
+      },
+      AbortSignal.any(signals),
+    );
+    const nullBody = sent.status === 204 || sent.status === 304;
+    const response = new Response(nullBody ? null : sent.body, {
+      status: sent.status,
+      headers: sent.headers,
+    });
+    Object.defineProperty(response, 'url', { value: sent.url.toString() });
+    return response;
+  }
   return client;
 }
 
@@ -573,6 +618,7 @@ const allStatuses = [
   ...Array.from({ length: 100 }, (_, i) => 300 + i),
   ...Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 429),
 ];
+const allStatusesAndServerErrors = [...allStatuses, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
 
 /** True for an error no retry can fix (bad request, auth, missing, refused address, unknown host, TLS). */
 export function isPermanentSourceError(error: unknown): boolean {

@@ -99,3 +99,23 @@ export function memoryGate(limits: GateLimits): RequestGate {
     },
   };
 }
+
+/** Where the gates of every integration come from: the engine's live in the database ({@link memoryGates} for one process). */
+export interface RequestGates {
+  gate(integrationId: string, limits: GateLimits): RequestGate;
+}
+
+/**
+ * One {@link memoryGate} per integration, kept for the life of the object: the gates of a test or a
+ * connector run outside the engine.
+ */
+export function memoryGates(): RequestGates {
+  const gates = new Map<string, RequestGate>();
+  return {
+    gate(integrationId, limits) {
+      let gate = gates.get(integrationId);
+      if (!gate) gates.set(integrationId, (gate = memoryGate(limits)));
+      return gate;
+    },
+  };
+}

@@ -4,9 +4,12 @@ import type { EngineRuntime } from './stage-runtime.js';
 import type { ExtractTask } from './stage-tasks.js';
 import { EtlError, describeError, isEtlError } from '../errors.js';
 import { sleep } from '../sleep.js';
-import { finishedStatuses, type Job, type JobStreamState } from '../model/jobs.js';
+import { finishedStatuses, type Job } from '../model/jobs.js';
+import type { EngineEventPayload } from '../model/events.js';
 import type { QueueMessage } from '../queue/queue.js';
 import type { StreamLease } from '../stores/job-store.js';
+import { isPermanentSourceError, type HttpClient } from '../source/http-client.js';
+import { nextStreams } from './next-streams.js';
 
 /** Errors that no retry can fix: the stream fails at once instead of burning attempts. */
 const permanentCodes = new Set([
@@ -30,7 +33,7 @@ export function extractStage(rt: EngineRuntime) {
     raw,
     checkpoints,
     integrations,
-    budgets,
+    sourceHttp,
     emit,
     progressDue,
     publishTransforms,
@@ -48,8 +51,7 @@ export function extractStage(rt: EngineRuntime) {
     });
     if (!job || finishedStatuses.includes(job.status)) return;
     const state = await jobs.stream(task);
-    if (!state || state.status === 'done' || state.status === 'failed' || state.status === 'cancelled')
-      return;
+    if (!state || ['done', 'failed', 'skipped', 'cancelled'].includes(state.status)) return;
     if (job.status === 'paused') {
       await jobs.setStreamStatus(task, 'paused');
       return;
@@ -80,7 +82,7 @@ export function extractStage(rt: EngineRuntime) {
       }
       throw error;
     }
-    const { connector, config } = resolved;
+    const { connector, config, secretOrigin } = resolved;
     const definition = connector.streams.find((d) => d.name === task.stream);
     if (!definition)
       throw new EtlError('invalid_input', `connector ${connector.name} has no stream "${task.stream}"`);
@@ -90,7 +92,16 @@ export function extractStage(rt: EngineRuntime) {
     const { lease } = taken;
     const abort = new AbortController();
     const release = watchOwnership(message, lease, abort);
-    const base = connectorContext(job, task, config, abort.signal);
+    let run: ReturnType<typeof connectorContext>;
+    try {
+      run = connectorContext(job, task, connector, config, secretOrigin, abort.signal);
+    } catch (refused) {
+      // A base URL the host's guard refuses (or that is no URL): no retry changes that.
+      release();
+      await failStream(job, task, refused);
+      return;
+    }
+    const { base, requests } = run;
     try {
       if (definition.partitioned && task.partition === null) {
         await fanOutPartitions(job, task, connector, base);
@@ -114,13 +125,14 @@ export function extractStage(rt: EngineRuntime) {
       const iterator = connector.extractor
         .extract({ ...base, partition: task.partition, checkpoint })
         [Symbol.asyncIterator]();
-      if (!(await extractPages(job, task, lease, iterator, taken.pages, abort))) return;
+      if (!(await extractPages(job, task, lease, iterator, taken.pages, abort, requests))) return;
       await completeStream(job, task, 'done');
     } catch (error) {
       abort.abort();
       await extractionFailed(job, task, message, error);
     } finally {
       release();
+      void base.http.close().catch(() => undefined);
     }
   }
 
@@ -149,9 +161,32 @@ export function extractStage(rt: EngineRuntime) {
     };
   }
 
-  /** What the connector's extractor sees of the job; its events become job events. */
-  function connectorContext(job: Job, task: ExtractTask, config: unknown, signal: AbortSignal) {
-    return {
+  /**
+   * What the connector's extractor sees of the job: its HTTP client (the host's guard, the integration's gate,
+   * the secret bound to its origin) and an `emit` whose events become job events; `requests` counts the run's.
+   */
+  function connectorContext(
+    job: Job,
+    task: ExtractTask,
+    connector: Connector,
+    config: unknown,
+    secretOrigin: string | null,
+    signal: AbortSignal,
+  ) {
+    const requests = { sent: 0 };
+    const emitEvent = (event: ConnectorEvent) => {
+      if (event.type === 'request') requests.sent += 1;
+      const payload = jobEvent(job, task, event);
+      if (payload) void emit(payload);
+    };
+    const http: HttpClient = sourceHttp.client(connector, config, {
+      integrationId: job.integrationId,
+      jobId: job.id,
+      signal,
+      emit: emitEvent,
+      secretOrigin,
+    });
+    const base = {
       integrationId: job.integrationId,
       jobId: job.id,
       config,
@@ -159,26 +194,30 @@ export function extractStage(rt: EngineRuntime) {
       mode: job.mode,
       window: job.window ?? undefined,
       signal,
-      rateLimit: budgets.for(job.integrationId),
-      emit: (event: ConnectorEvent) => {
-        if (event.type === 'throttled') {
-          void emit({
-            type: 'throttled',
-            jobId: job.id,
-            integrationId: job.integrationId,
-            until: event.until,
-            reason: event.reason,
-          });
-        } else if (event.type === 'warning') {
-          void emit({
-            type: 'error',
-            jobId: job.id,
-            stage: 'extract',
-            stream: task.stream,
-            message: event.message,
-          });
-        }
-      },
+      http,
+      emit: emitEvent,
+    };
+    return { base, requests };
+  }
+
+  /** A connector's event as a job event: throttles and warnings always, requests only when not 2xx. */
+  function jobEvent(job: Job, task: ExtractTask, event: ConnectorEvent): EngineEventPayload | null {
+    const { id: jobId, integrationId } = job;
+    if (event.type === 'throttled')
+      return { type: 'throttled', jobId, integrationId, until: event.until, reason: event.reason };
+    if (event.type === 'warning')
+      return { type: 'error', jobId, stage: 'extract', stream: task.stream, message: event.message };
+    // Answers that are not 2xx are worth a row each; the others are counted in the stream's progress.
+    if (event.status >= 200 && event.status < 300) return null;
+    const { method, url, status } = event;
+    return {
+      type: 'source.request',
+      jobId,
+      stream: task.stream,
+      partition: task.partition,
+      method,
+      url,
+      status,
     };
   }
 
@@ -194,6 +233,7 @@ export function extractStage(rt: EngineRuntime) {
     source: AsyncIterator<Page>,
     pagesBefore: number,
     abort: AbortController,
+    requests: { sent: number },
   ): Promise<boolean> {
     const started = Date.now();
     let extracted = 0;
@@ -225,14 +265,14 @@ export function extractStage(rt: EngineRuntime) {
       extracted += written.ids.length;
       pageCount++;
       await publishTransforms(job.id, task.stream, task.partition, written.ids);
-      await streamProgress(job.id, task, pageCount, extracted, started, false);
+      await streamProgress(job.id, task, { pageCount, extracted, requests: requests.sent, started }, false);
       if (written.status !== 'running') {
         stop();
         return false;
       }
       if (written.lag > opts.maxInFlightRecords) await waitForLoads(job.id, abort.signal);
     }
-    await streamProgress(job.id, task, pageCount, extracted, started, true);
+    await streamProgress(job.id, task, { pageCount, extracted, requests: requests.sent, started }, true);
     return true;
   }
 
@@ -275,7 +315,8 @@ export function extractStage(rt: EngineRuntime) {
   async function extractionFailed(job: Job, task: ExtractTask, message: QueueMessage, error: unknown) {
     // Fenced, or the delivery is gone: another owner has (or will get) the stream; stop without a trace.
     if (isEtlError(error, 'fenced') || message.signal?.aborted) return;
-    const permanent = isEtlError(error) && permanentCodes.has(error.code);
+    // The HTTP client has already retried what a retry can fix, in bounded time (an unreachable host included).
+    const permanent = (isEtlError(error) && permanentCodes.has(error.code)) || isPermanentSourceError(error);
     if (!permanent && !message.final) throw error;
     await failStream(job, task, error);
   }
@@ -323,11 +364,10 @@ export function extractStage(rt: EngineRuntime) {
   async function streamProgress(
     jobId: string,
     task: ExtractTask,
-    pages: number,
-    extracted: number,
-    started: number,
+    run: { pageCount: number; extracted: number; requests: number; started: number },
     done: boolean,
   ) {
+    const { pageCount: pages, extracted, requests, started } = run;
     if (!progressDue(`${jobId}:${task.stream}:${task.partition ?? ''}`, done)) return;
     const state = await jobs.stream(task);
     const seconds = Math.max((Date.now() - started) / 1000, 0.001);
@@ -339,6 +379,7 @@ export function extractStage(rt: EngineRuntime) {
       extracted: state?.extracted ?? extracted,
       loaded: state?.loaded ?? 0,
       pages,
+      requests,
       done,
       recordsPerSecond: Math.round(extracted / seconds),
     });
@@ -353,7 +394,9 @@ export function extractStage(rt: EngineRuntime) {
   }
 
   async function completeStream(job: Job, task: ExtractTask, status: 'done' | 'failed', error?: string) {
-    const unblocked = await jobs.completeStream(task, status, error, (states) => readyToStart(job, states));
+    const unblocked = await jobs.completeStream(task, status, error, (states) =>
+      nextStreams(connectors.get(job.connector), states),
+    );
     if (unblocked.length > 0) {
       await queue.publish(
         'extract',
@@ -361,22 +404,6 @@ export function extractStage(rt: EngineRuntime) {
       );
     }
     await finish(job.id);
-  }
-
-  /** Waiting streams whose dependencies are all done (or failed: a dependency's failure is reported, not fatal). */
-  function readyToStart(job: Job, states: JobStreamState[]): string[] {
-    const connector = connectors.get(job.connector);
-    const top = states.filter((st) => st.partition === null);
-    const finished = new Set(
-      top.filter((st) => ['done', 'failed'].includes(st.status)).map((st) => st.stream),
-    );
-    return top
-      .filter((st) => st.status === 'waiting')
-      .filter((st) => {
-        const deps = connector?.streams.find((d) => d.name === st.stream)?.dependsOn ?? [];
-        return deps.every((d) => finished.has(d) || !top.some((t) => t.stream === d));
-      })
-      .map((st) => st.stream);
   }
 
   return { handleExtract };

@@ -11,7 +11,7 @@ import type { CheckpointStore } from '../stores/checkpoint-store.js';
 import type { IntegrationStore } from '../stores/integration-store.js';
 import type { JobStore } from '../stores/job-store.js';
 import type { MappingStore } from '../stores/mapping-store.js';
-import type { RateLimitBudgets } from '../stores/rate-limit.js';
+import type { SourceHttpFactory } from '../source/source-http.js';
 import type { RawStore } from '../stores/raw-store.js';
 import type { TransformTask } from './stage-tasks.js';
 import { transformContexts } from './transform-contexts.js';
@@ -36,7 +36,8 @@ export interface RuntimeParts {
   raw: RawStore;
   checkpoints: CheckpointStore;
   mappings: MappingStore;
-  budgets: RateLimitBudgets;
+  /** Builds each run's HTTP client: the host's guard and policy, the integration's gate. */
+  sourceHttp: SourceHttpFactory;
   appendEvent(event: EngineEventPayload): Promise<void>;
 }
 

@@ -118,7 +118,7 @@ export interface JobStreamKey {
 }
 
 type StreamStatus = JobStreamState['status'];
-const endedStreamStatuses = ['done', 'failed', 'cancelled'];
+const endedStreamStatuses = ['done', 'failed', 'skipped', 'cancelled'];
 
 const recordStages = ['extracted', 'transformed', 'loaded', 'failed'] as const;
 type RecordStage = (typeof recordStages)[number];
@@ -140,7 +140,7 @@ export function jobStore(db: Db, schema: string) {
   ): Promise<void> => {
     await client.query(
       `UPDATE ${streams} SET status = $4, error = coalesce($5, error),
-         finished_at = CASE WHEN $4 IN ('done', 'failed', 'cancelled') THEN now() ELSE finished_at END
+         finished_at = CASE WHEN $4 IN ('done', 'failed', 'skipped', 'cancelled') THEN now() ELSE finished_at END
        WHERE job_id = $1 AND stream = $2 AND partition = $3`,
       [key.jobId, key.stream, partitionKey(key.partition), status, error ?? null],
     );
@@ -363,7 +363,7 @@ export function jobStore(db: Db, schema: string) {
           partitions.map((partition) => ({ stream, partition, status: 'queued' })),
         );
         const { rows } = await tx.query<{ partition: string }>(
-          `SELECT partition FROM ${streams} WHERE job_id = $1 AND stream = $2 AND partition <> '' AND status NOT IN ('done', 'failed', 'cancelled')`,
+          `SELECT partition FROM ${streams} WHERE job_id = $1 AND stream = $2 AND partition <> '' AND status NOT IN ('done', 'failed', 'skipped', 'cancelled')`,
           [jobId, stream],
         );
         await tx.query(
@@ -374,14 +374,15 @@ export function jobStore(db: Db, schema: string) {
       });
     },
     /**
-     * Ends a stream (or partition; the last partition ends its parent). When a top-level stream ends, the
-     * waiting streams `readyToStart` picks from the job's stream states are queued; they are returned to publish.
+     * Ends a stream (or partition; the last partition ends its parent, failed when none of its partitions
+     * succeeded). When a top-level stream ends, the waiting streams `next` picks from the job's stream states
+     * are queued (returned to publish) or skipped, with the reason, when a stream they depend on failed.
      */
     async completeStream(
       key: JobStreamKey,
       status: 'done' | 'failed',
       error: string | undefined,
-      readyToStart: (states: JobStreamState[]) => string[],
+      next: (states: JobStreamState[]) => { ready: string[]; skipped: { stream: string; reason: string }[] },
     ): Promise<string[]> {
       return db.transaction(async (tx) => {
         const { rowCount } = await tx.query(
@@ -398,11 +399,28 @@ export function jobStore(db: Db, schema: string) {
           );
           if (Number(rows[0]?.children_pending ?? 1) > 0) return [];
           await tx.query(
-            `UPDATE ${streams} SET status = 'done', finished_at = now() WHERE job_id = $1 AND stream = $2 AND partition = ''`,
+            `UPDATE ${streams} p SET finished_at = now(), status = CASE
+                 WHEN EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'failed')
+                  AND NOT EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'done')
+                 THEN 'failed' ELSE 'done' END
+             WHERE job_id = $1 AND stream = $2 AND partition = ''`,
             [key.jobId, key.stream],
           );
         }
-        const ready = readyToStart(await streamsOf(key.jobId, tx));
+        const { ready, skipped } = next(await streamsOf(key.jobId, tx));
+        for (const skip of skipped) {
+          await tx.query(
+            `UPDATE ${streams} SET status = 'skipped', error = $3, finished_at = now()
+             WHERE job_id = $1 AND partition = '' AND stream = $2 AND status = 'waiting'`,
+            [key.jobId, skip.stream, skip.reason],
+          );
+        }
+        if (skipped.length > 0) {
+          await tx.query(
+            `UPDATE ${jobs} SET streams_pending = streams_pending - $2, updated_at = now() WHERE id = $1`,
+            [key.jobId, skipped.length],
+          );
+        }
         if (ready.length > 0) {
           await tx.query(
             `UPDATE ${streams} SET status = 'queued' WHERE job_id = $1 AND partition = '' AND stream = ANY($2::text[]) AND status = 'waiting'`,
@@ -463,9 +481,9 @@ export function jobStore(db: Db, schema: string) {
     async finishIfDone(jobId: string): Promise<Job | undefined> {
       const { rows } = await db.query<JobRow>(
         `WITH s AS (
-           SELECT count(*) FILTER (WHERE status = 'failed') AS failed_streams,
+           SELECT count(*) FILTER (WHERE status IN ('failed', 'skipped')) AS failed_streams,
                   count(*) FILTER (WHERE partition = '') AS top_streams,
-                  count(*) FILTER (WHERE status = 'failed' AND partition = '') AS failed_top
+                  count(*) FILTER (WHERE status IN ('failed', 'skipped') AND partition = '') AS failed_top
            FROM ${streams} WHERE job_id = $1
          ), next AS (
            SELECT j.id, CASE

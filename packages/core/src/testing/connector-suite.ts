@@ -6,8 +6,8 @@ import type { Engine } from '../engine/engine-types.js';
 import { mappingsSchema, mappingsView } from '../model/mappings.js';
 import { streamOrder, validateConnector } from '../connector/validate-connector.js';
 import { memoryQueue } from '../queue/memory-queue.js';
-import { memoryRateLimit } from '../connector/memory-rate-limit.js';
 import { entitySchemas, entityTables } from '../model/canonical.js';
+import { sourceHttp, type EngineNetworkOptions } from '../source/source-http.js';
 
 /** `testConnector`'s options: the connector, a config against a local fake. */
 export interface ConnectorSuiteOptions<C> {
@@ -24,6 +24,8 @@ export interface ConnectorSuiteOptions<C> {
   /** Pages read per stream in the direct extraction check (bounded; default 50). */
   maxPages?: number;
   timeoutMs?: number;
+  /** What the fake source needs the host to allow (the engine's `network` option); loopback by default. */
+  network?: EngineNetworkOptions;
 }
 
 /**
@@ -40,6 +42,8 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
   let config: C;
   let streams: string[];
   const extracted = new Map<string, RawRow[]>();
+  const network = options.network ?? { allow: ['127.0.0.0/8', '::1/128', 'localhost'] };
+  const clients = sourceHttp({ network });
 
   const context = (stream: string, partition: string | null, checkpoint: unknown): ExtractContext<C> => ({
     integrationId: '00000000-0000-4000-8000-000000000001',
@@ -50,7 +54,10 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
     checkpoint,
     mode: 'incremental',
     signal: AbortSignal.timeout(timeout),
-    rateLimit: memoryRateLimit(),
+    http: clients.client(connector, config, {
+      integrationId: '00000000-0000-4000-8000-000000000001',
+      signal: AbortSignal.timeout(timeout),
+    }),
     emit: () => undefined,
   });
 
@@ -148,7 +155,9 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
 
     it('passes its own connection check', { timeout }, async () => {
       if (!connector.check) return;
-      const result = await connector.check(config, { signal: AbortSignal.timeout(timeout) });
+      const signal = AbortSignal.timeout(timeout);
+      const http = clients.client(connector, config, { integrationId: 'check', signal });
+      const result = await connector.check(config, { signal, http });
       expect(result.ok, result.message).toBe(true);
     });
 
@@ -163,6 +172,7 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
           queue: memoryQueue({ retryDelaysMs: [20] }),
           connectors: [connector],
           secretKey: 'conformance-suite-secret-key',
+          network,
         });
         await engine.startWorkers();
       }, timeout);

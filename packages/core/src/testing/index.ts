@@ -6,7 +6,6 @@ export { openTestDb, uniqueSchema, defaultDatabaseUrl, type TestDb } from './db.
 export { startTestEngine, testSecretKey, type TestEngine, type TestEngineOptions } from './test-engine.js';
 export { withDuplicateDelivery } from './duplicate-delivery.js';
 export { waitUntil } from './wait-until.js';
-export { memoryRateLimit } from '../connector/memory-rate-limit.js';
 export { testVectorStore, type VectorStoreSuiteOptions } from './vector-store-suite.js';
 export {
   fakeDns,
@@ -18,3 +17,4 @@ export {
 } from './private-addresses.js';
 export { testServiceAvailable, testDbKinds, type TestService } from './services.js';
 export { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+export { testExtractContext, type TestExtractOptions } from './extract-context.js';

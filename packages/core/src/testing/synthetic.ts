@@ -123,7 +123,6 @@ export function syntheticConnector(
         let next = saved && saved.revision === config.revision ? saved.next : 0;
         while (next < config.records) {
           if (ctx.signal.aborted) return;
-          await ctx.rateLimit.wait(ctx.signal);
           if (config.pageDelayMs > 0) await sleep(config.pageDelayMs);
           const end = Math.min(next + config.pageSize, config.records);
           const records = [];
