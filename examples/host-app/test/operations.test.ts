@@ -57,6 +57,7 @@ beforeAll(async () => {
     ETL_UI_USER: auth.user,
     ETL_UI_PASSWORD: auth.password,
     ETL_SHUTDOWN_TIMEOUT_SECONDS: '5',
+    ETL_ALLOW_PRIVATE_NETWORK: '127.0.0.0/8',
     PORT: '0',
   });
   const listening = await app.waitForLog((l) => l.event === 'app.listening');
@@ -89,7 +90,7 @@ describe('operating the host app', () => {
       body: JSON.stringify({
         connector: 'jira',
         name: 'Ops Jira',
-        config: { siteUrl: jira.url, email: jira.email, apiToken: jira.apiToken, allowPrivateNetwork: true },
+        config: { siteUrl: jira.url, email: jira.email, apiToken: jira.apiToken },
       }),
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -168,7 +169,6 @@ describe('operating the host app', () => {
           siteUrl: jira.url,
           email: jira.email,
           apiToken: 'not-the-token',
-          allowPrivateNetwork: true,
         },
       }),
     });

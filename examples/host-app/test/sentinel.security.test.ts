@@ -144,6 +144,7 @@ describe.each(variants)('the sentinel token stays secret on $name', (variant) =>
       connectors: hostConnectors(),
       secretKey: 'sentinel-suite-secret-key-0123456789',
       progressIntervalMs: 0,
+      network: { allow: ['127.0.0.0/8'] },
       eventPollMs: 50,
     });
     await engine.startWorkers();
@@ -173,7 +174,7 @@ describe.each(variants)('the sentinel token stays secret on $name', (variant) =>
         {
           connector: 'jira',
           name: 'jira',
-          config: { siteUrl: jira.url, email: jira.email, apiToken: SENTINEL, allowPrivateNetwork: true },
+          config: { siteUrl: jira.url, email: jira.email, apiToken: SENTINEL },
           expected: 'succeeded',
         },
         {
@@ -189,7 +190,6 @@ describe.each(variants)('the sentinel token stays secret on $name', (variant) =>
             siteUrl: echo.url,
             email: 'ops@acme.test',
             apiToken: SENTINEL,
-            allowPrivateNetwork: true,
           },
           expected: 'failed',
         },

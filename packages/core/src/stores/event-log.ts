@@ -24,6 +24,37 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
   let lastId: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let polling = false;
+  /**
+   * Ids skipped over, with when they were first missed. Ids are taken when a row is inserted but become
+   * visible when its transaction commits, so a later id can be read before an earlier one commits; the
+   * earlier one is looked for again for a while (a rolled-back insert leaves a hole that never fills).
+   */
+  const missing = new Map<number, number>();
+  const missingForMs = 10_000;
+
+  const deliver = (event: EngineEvent) => {
+    for (const { listener, jobId } of listeners) {
+      if (jobId && 'jobId' in event && event.jobId !== jobId) continue;
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not stop the others.
+      }
+    }
+  };
+
+  /** Events whose ids were skipped and have committed since. */
+  const lateEvents = async (): Promise<EngineEvent[]> => {
+    const now = Date.now();
+    for (const [id, since] of missing) if (now - since > missingForMs) missing.delete(id);
+    if (missing.size === 0) return [];
+    const { rows } = await db.query<EventRow>(
+      `SELECT id, payload, at FROM ${table} WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[...missing.keys()]],
+    );
+    for (const row of rows) missing.delete(Number(row.id));
+    return rows.map(toEvent);
+  };
 
   const poll = async () => {
     if (polling) return;
@@ -33,21 +64,17 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
         const { rows } = await db.query<{ max: string | null }>(`SELECT max(id) AS max FROM ${table}`);
         lastId = Number(rows[0]?.max ?? 0);
       }
+      for (const event of await lateEvents()) deliver(event);
       const { rows } = await db.query<EventRow>(
         `SELECT id, payload, at FROM ${table} WHERE id > $1 ORDER BY id LIMIT 1000`,
         [lastId],
       );
       for (const row of rows) {
         const event = toEvent(row);
+        for (let gap = lastId + 1; gap < event.id && missing.size < 10_000; gap++)
+          missing.set(gap, Date.now());
         lastId = event.id;
-        for (const { listener, jobId } of listeners) {
-          if (jobId && 'jobId' in event && event.jobId !== jobId) continue;
-          try {
-            listener(event);
-          } catch {
-            // A listener's failure must not stop the others.
-          }
-        }
+        deliver(event);
       }
     } catch {
       // The database may be briefly away; the next tick retries from the same id.
@@ -71,6 +98,7 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
           clearInterval(timer);
           timer = undefined;
           lastId = undefined;
+          missing.clear();
         }
       };
     },

@@ -408,17 +408,20 @@ export function jobStore(db: Db, schema: string) {
           );
         }
         const { ready, skipped } = next(await streamsOf(key.jobId, tx));
+        // Counted by the rows this transaction changed: a concurrent completion may have skipped one already.
+        let skips = 0;
         for (const skip of skipped) {
-          await tx.query(
+          const { rowCount: changed } = await tx.query(
             `UPDATE ${streams} SET status = 'skipped', error = $3, finished_at = now()
              WHERE job_id = $1 AND partition = '' AND stream = $2 AND status = 'waiting'`,
             [key.jobId, skip.stream, skip.reason],
           );
+          skips += changed ?? 0;
         }
-        if (skipped.length > 0) {
+        if (skips > 0) {
           await tx.query(
             `UPDATE ${jobs} SET streams_pending = streams_pending - $2, updated_at = now() WHERE id = $1`,
-            [key.jobId, skipped.length],
+            [key.jobId, skips],
           );
         }
         if (ready.length > 0) {
