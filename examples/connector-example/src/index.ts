@@ -1,1 +1,1 @@
-export { ticketsConnector, type Ticket, type TicketsConfig } from './tickets-connector.js';
+export { trackerConnector, type TrackerConfig } from './tracker-connector.js';

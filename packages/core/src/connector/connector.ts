@@ -58,7 +58,13 @@ export interface ExtractContext<C> {
 }
 
 /** What `partitions()` gets: the extraction context of the stream, before any partition or checkpoint. */
-export type PartitionContext<C> = Omit<ExtractContext<C>, 'partition' | 'checkpoint'>;
+export type PartitionContext<C> = Omit<ExtractContext<C>, 'partition' | 'checkpoint'> & {
+  /**
+   * The records of another stream of the integration as last stored (the newest version of each), for
+   * partitions fed by a parent stream (teams → items) without listing the parent again. The engine provides it.
+   */
+  records?(stream: string): AsyncIterable<unknown>;
+};
 
 /** Reads one stream page by page, starting after `ctx.checkpoint`. */
 export interface Extractor<C> {
@@ -107,8 +113,8 @@ export interface Transformer<C = unknown> {
  */
 export interface SourceHttp<C> {
   /**
-   * The source's base URL, from the config; relative request paths resolve against it. Refusals and
-   * unreachable-host errors name the connector's `originField` (`baseUrl` when it declares none).
+   * The source's base URL, from the config (the connector's `originField` by default); relative request paths
+   * resolve against it. Refusals and unreachable-host errors name `originField` (`baseUrl` without one).
    */
   baseUrl?(config: C): string | null | undefined;
   /** Secret headers (Authorization, …) from the config; sent only to the origin the secret was saved for. */

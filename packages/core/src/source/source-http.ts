@@ -20,6 +20,15 @@ export const engineHttpSchema = httpPolicySchema.partial();
 
 const DEFAULT_CONCURRENCY = 4;
 
+/** The config's `originField` value, when the connector declares no `http.baseUrl`. */
+function originOf<C>(connector: Connector<C>, config: C): string | null {
+  if (!connector.originField) return null;
+  let value: unknown = config;
+  for (const key of connector.originField.split('.'))
+    value = (value as Record<string, unknown> | null)?.[key];
+  return typeof value === 'string' ? value : null;
+}
+
 export interface SourceRun {
   integrationId: string;
   /** The job the client serves; its requests share what it learns about unreachable hosts. */
@@ -79,7 +88,7 @@ export function sourceHttp(
       }
       return createHttpClient({
         plugin: connector.name,
-        baseUrl: declared.baseUrl?.(config) ?? null,
+        baseUrl: declared.baseUrl ? (declared.baseUrl(config) ?? null) : originOf(connector, config),
         field: connector.originField ?? 'baseUrl',
         secretOrigin: run.secretOrigin,
         headers: declared.headers,

@@ -345,7 +345,14 @@ export function extractStage(rt: EngineRuntime) {
         `stream ${task.stream} is partitioned but connector ${connector.name} has no partitions()`,
       );
     }
-    const keys = [...new Set(await connector.extractor.partitions(base))];
+    const keys = [
+      ...new Set(
+        await connector.extractor.partitions({
+          ...base,
+          records: (stream) => raw.latestPayloads(job.integrationId, stream),
+        }),
+      ),
+    ];
     if (keys.length === 0) {
       await completeStream(job, task, 'done');
       return;

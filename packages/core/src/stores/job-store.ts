@@ -120,6 +120,46 @@ export interface JobStreamKey {
 type StreamStatus = JobStreamState['status'];
 const endedStreamStatuses = ['done', 'failed', 'skipped', 'cancelled'];
 
+/** Ends a partitioned stream once its last partition ended: failed when none of its partitions succeeded. */
+async function endParentStream(tx: DbClient, schema: string, key: JobStreamKey): Promise<void> {
+  const streams = `${quoteIdent(schema)}.etl_job_streams`;
+  await tx.query(
+    `UPDATE ${streams} p SET finished_at = now(), status = CASE
+         WHEN EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'failed')
+          AND NOT EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'done')
+         THEN 'failed' ELSE 'done' END
+     WHERE job_id = $1 AND stream = $2 AND partition = ''`,
+    [key.jobId, key.stream],
+  );
+}
+
+/** Marks waiting streams skipped, with the reason, and counts them off the job's pending streams. */
+async function skipStreams(
+  tx: DbClient,
+  schema: string,
+  jobId: string,
+  skipped: { stream: string; reason: string }[],
+): Promise<void> {
+  const streams = `${quoteIdent(schema)}.etl_job_streams`;
+  const jobs = `${quoteIdent(schema)}.etl_jobs`;
+  // Counted by the rows this transaction changed: a concurrent completion may have skipped one already.
+  let skips = 0;
+  for (const skip of skipped) {
+    const { rowCount } = await tx.query(
+      `UPDATE ${streams} SET status = 'skipped', error = $3, finished_at = now()
+       WHERE job_id = $1 AND partition = '' AND stream = $2 AND status = 'waiting'`,
+      [jobId, skip.stream, skip.reason],
+    );
+    skips += rowCount ?? 0;
+  }
+  if (skips > 0) {
+    await tx.query(
+      `UPDATE ${jobs} SET streams_pending = streams_pending - $2, updated_at = now() WHERE id = $1`,
+      [jobId, skips],
+    );
+  }
+}
+
 const recordStages = ['extracted', 'transformed', 'loaded', 'failed'] as const;
 type RecordStage = (typeof recordStages)[number];
 
@@ -374,9 +414,8 @@ export function jobStore(db: Db, schema: string) {
       });
     },
     /**
-     * Ends a stream (or partition; the last partition ends its parent, failed when none of its partitions
-     * succeeded). When a top-level stream ends, the waiting streams `next` picks from the job's stream states
-     * are queued (returned to publish) or skipped, with the reason, when a stream they depend on failed.
+     * Ends a stream (or partition; the last partition ends its parent). The waiting streams `next` picks are
+     * queued (returned to publish), or skipped with the reason when a stream they depend on failed.
      */
     async completeStream(
       key: JobStreamKey,
@@ -398,32 +437,10 @@ export function jobStore(db: Db, schema: string) {
             [key.jobId, key.stream],
           );
           if (Number(rows[0]?.children_pending ?? 1) > 0) return [];
-          await tx.query(
-            `UPDATE ${streams} p SET finished_at = now(), status = CASE
-                 WHEN EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'failed')
-                  AND NOT EXISTS (SELECT 1 FROM ${streams} c WHERE c.job_id = p.job_id AND c.stream = p.stream AND c.partition <> '' AND c.status = 'done')
-                 THEN 'failed' ELSE 'done' END
-             WHERE job_id = $1 AND stream = $2 AND partition = ''`,
-            [key.jobId, key.stream],
-          );
+          await endParentStream(tx, schema, key);
         }
         const { ready, skipped } = next(await streamsOf(key.jobId, tx));
-        // Counted by the rows this transaction changed: a concurrent completion may have skipped one already.
-        let skips = 0;
-        for (const skip of skipped) {
-          const { rowCount: changed } = await tx.query(
-            `UPDATE ${streams} SET status = 'skipped', error = $3, finished_at = now()
-             WHERE job_id = $1 AND partition = '' AND stream = $2 AND status = 'waiting'`,
-            [key.jobId, skip.stream, skip.reason],
-          );
-          skips += changed ?? 0;
-        }
-        if (skips > 0) {
-          await tx.query(
-            `UPDATE ${jobs} SET streams_pending = streams_pending - $2, updated_at = now() WHERE id = $1`,
-            [key.jobId, skips],
-          );
-        }
+        await skipStreams(tx, schema, key.jobId, skipped);
         if (ready.length > 0) {
           await tx.query(
             `UPDATE ${streams} SET status = 'queued' WHERE job_id = $1 AND partition = '' AND stream = ANY($2::text[]) AND status = 'waiting'`,

@@ -117,6 +117,24 @@ export function rawStore(db: Db, schema: string) {
       return rows.map((r) => String(r.id));
     },
 
+    /**
+     * The newest stored payload of each record of an integration's stream, in source id order, a page at a
+     * time: what a stream whose partitions come from a parent stream reads instead of listing the parent again.
+     */
+    async *latestPayloads(integrationId: string, stream: string, pageSize = 1000): AsyncIterable<unknown> {
+      for (let after = ''; ;) {
+        const { rows } = await db.query<{ source_id: string; payload: unknown }>(
+          `SELECT DISTINCT ON (source_id) source_id, payload FROM ${table}
+           WHERE integration_id = $1 AND stream = $2 AND source_id > $3
+           ORDER BY source_id, id DESC LIMIT $4`,
+          [integrationId, stream, after, pageSize],
+        );
+        for (const row of rows) yield row.payload;
+        if (rows.length < pageSize) return;
+        after = rows[rows.length - 1]!.source_id;
+      }
+    },
+
     /** Pending rows of running or paused jobs, per job, stream and partition: what a restart must transform. */
     async pendingOfActiveJobs(jobIds?: string[]): Promise<RawBatch[]> {
       const { rows } = await db.query<{

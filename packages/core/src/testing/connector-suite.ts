@@ -8,6 +8,7 @@ import { streamOrder, validateConnector } from '../connector/validate-connector.
 import { memoryQueue } from '../queue/memory-queue.js';
 import { entitySchemas, entityTables } from '../model/canonical.js';
 import { sourceHttp, type EngineNetworkOptions } from '../source/source-http.js';
+import { checkIncremental, checkResume, checkRetryAfter, type FakeSourceHooks } from './strict-checks.js';
 
 /** `testConnector`'s options: the connector, a config against a local fake. */
 export interface ConnectorSuiteOptions<C> {
@@ -26,6 +27,12 @@ export interface ConnectorSuiteOptions<C> {
   timeoutMs?: number;
   /** What the fake source needs the host to allow (the engine's `network` option); loopback by default. */
   network?: EngineNetworkOptions;
+  /**
+   * Hooks into the fake source, for the strict checks: resuming mid-stream exactly, incremental runs that pick
+   * up every change made during a crawl with the source's clock a year ahead or behind, and no request inside
+   * a `Retry-After` window with every partition at once.
+   */
+  source?: FakeSourceHooks;
 }
 
 /**
@@ -159,6 +166,28 @@ export function testConnector<C>(options: ConnectorSuiteOptions<C>): void {
       const http = clients.client(connector, config, { integrationId: 'check', signal });
       const result = await connector.check(config, { signal, http });
       expect(result.ok, result.message).toBe(true);
+    });
+
+    describe.runIf(options.source)('strict checks', () => {
+      const strict = () => ({ connector, config, source: options.source!, network });
+      const year = 365 * 86_400_000;
+      it('resumes mid-stream exactly: no page dropped, none read twice', { timeout }, async () => {
+        expect(await checkResume(strict())).toEqual([]);
+      });
+      it.each([
+        ['the same clock', 0],
+        ['a source clock a year ahead', year],
+        ['a source clock a year behind', -year],
+      ])(
+        'with %s, the next incremental run picks up every change made during a crawl',
+        { timeout },
+        async (_, shift) => {
+          expect(await checkIncremental(strict(), shift)).toEqual([]);
+        },
+      );
+      it('sends no request inside a Retry-After window, every partition at once', { timeout }, async () => {
+        expect(await checkRetryAfter(strict())).toEqual([]);
+      });
     });
 
     describe('through the engine', () => {

@@ -18,3 +18,11 @@ export {
 export { testServiceAvailable, testDbKinds, type TestService } from './services.js';
 export { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 export { testExtractContext, type TestExtractOptions } from './extract-context.js';
+export {
+  strictConnectorProblems,
+  checkResume,
+  checkIncremental,
+  checkRetryAfter,
+  type FakeSourceHooks,
+  type StrictCheckOptions,
+} from './strict-checks.js';
