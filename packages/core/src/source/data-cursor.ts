@@ -10,6 +10,7 @@ export interface CursorPosition {
   id: string;
 }
 
+/** How {@link dataCursor} reads a record: its cursor value and id, and how far back incremental runs look. */
 export interface DataCursorOptions<T> {
   /** The record's cursor value (`updated_at`, `fields.updated`, a sequence); null when it has none. */
   cursor(record: T): string | number | null | undefined;
@@ -90,4 +91,5 @@ export function dataCursor<T>(options: DataCursorOptions<T>) {
   };
 }
 
+/** What {@link dataCursor} returns: `advance`, `isAfter`, `since` and `positionOf`. */
 export type DataCursor<T> = ReturnType<typeof dataCursor<T>>;

@@ -13,6 +13,7 @@ export const engineNetworkSchema = networkOptionsSchema.extend({
     .custom<typeof dnsLookup>((v) => typeof v === 'function', 'must be a dns.lookup function')
     .optional(),
 });
+/** The engine's `network` option as given: `allow` (CIDRs, addresses, host names) and an optional `lookup`. */
 export type EngineNetworkOptions = z.input<typeof engineNetworkSchema>;
 
 /** The engine's `http` option: default timeouts and retries of every connector's client. */
@@ -29,6 +30,7 @@ function originOf<C>(connector: Connector<C>, config: C): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** The run a client serves: its integration (whose gate it uses), job, signal, events and secret origin. */
 export interface SourceRun {
   integrationId: string;
   /** The job the client serves; its requests share what it learns about unreachable hosts. */
@@ -88,7 +90,11 @@ export function sourceHttp(
       }
       return createHttpClient({
         plugin: connector.name,
-        baseUrl: declared.baseUrl ? (declared.baseUrl(config) ?? null) : originOf(connector, config),
+        baseUrl: declared.baseUrl
+          ? (declared.baseUrl(config) ?? null)
+          : connector.http
+            ? originOf(connector, config)
+            : null,
         field: connector.originField ?? 'baseUrl',
         secretOrigin: run.secretOrigin,
         headers: declared.headers,
@@ -104,4 +110,5 @@ export function sourceHttp(
   };
 }
 
+/** What {@link sourceHttp} returns: the host's guard, and `client()` for each run. */
 export type SourceHttpFactory = ReturnType<typeof sourceHttp>;

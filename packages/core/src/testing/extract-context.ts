@@ -2,6 +2,7 @@ import type { Connector, ConnectorEvent, ExtractContext } from '../connector/con
 import type { JobMode } from '../model/jobs.js';
 import { sourceHttp, type EngineNetworkOptions, type SourceHttpFactory } from '../source/source-http.js';
 
+/** What {@link testExtractContext} builds a context for: the stream, partition, checkpoint, mode and network. */
 export interface TestExtractOptions {
   stream: string;
   partition?: string | null;

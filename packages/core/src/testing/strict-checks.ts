@@ -22,6 +22,7 @@ export interface FakeSourceHooks {
   requestsInsideWindows(): number;
 }
 
+/** The connector under test, its parsed config against the fake source, the source's hooks, the network. */
 export interface StrictCheckOptions<C> {
   connector: Connector<C>;
   /** The parsed config against the fake source. */
