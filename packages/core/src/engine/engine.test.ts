@@ -8,6 +8,7 @@ import { memoryQueue } from '../queue/memory-queue.js';
 import { migrate } from '../db/migrate.js';
 import { openTestDb, type TestDb } from '../testing/db.js';
 import { startTestEngine, type TestEngine } from '../testing/test-engine.js';
+import { waitUntil } from '../testing/wait-until.js';
 import { withDuplicateDelivery } from '../testing/duplicate-delivery.js';
 import { syntheticConnector, type SyntheticConfig } from '../testing/synthetic.js';
 import { testDbKinds } from '../testing/services.js';
@@ -20,6 +21,15 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
   let engine: Engine;
   const q = async (sql: string, values?: unknown[]) => ({ rows: await harness.rows(sql, values) });
   const count = (table: string, integrationId: string) => harness.count(table, integrationId);
+  const streamStatus = async (jobId: string, stream: string) =>
+    (await engine.jobs.get(jobId)).streamStates!.find((s) => s.stream === stream)?.status;
+  /** No extract message waiting or being handled: every extractor of this engine has returned. */
+  const extractIdle = async () => {
+    const extract = (await engine.queues.stats()).find((q) => q.stage === 'extract')!;
+    return extract.depth === 0 && extract.unacked === 0 && extract.retrying === 0;
+  };
+  const allStagesIdle = async () =>
+    (await engine.queues.stats()).every((q) => q.depth === 0 && q.unacked === 0 && q.retrying === 0);
   /** Content of an integration's work items, without load times: equal when two runs produced the same rows. */
   const snapshot = async (integrationId: string, where = 'true') =>
     (
@@ -134,8 +144,11 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
       });
       await engine.deadLetters.replay(letters[0]!.id);
       const after = await engine.jobs.waitFor(job.id, { timeoutMs: 20_000 });
-      for (let i = 0; i < 100 && (await engine.jobs.get(job.id)).status !== 'succeeded'; i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(
+        async () => (await engine.jobs.get(job.id)).status === 'succeeded',
+        10_000,
+        'the replayed record to finish the job',
+      );
       expect(await count('work_items', integration.id)).toBe(1000);
       const final = await engine.jobs.get(job.id);
       expect(after.status === 'partial' || after.status === 'succeeded').toBe(true);
@@ -157,17 +170,21 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
         config,
       });
       const started = await engine.jobs.start({ integrationId: integration.id, mode: 'full' });
-      for (let i = 0; i < 400; i++) {
-        const job = await engine.jobs.get(started.id);
-        if (job.counters.extracted >= 500) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitUntil(
+        async () => (await engine.jobs.get(started.id)).counters.extracted >= 500,
+        30_000,
+        '500 records extracted',
+      );
       await engine.jobs.pause(started.id);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitUntil(
+        async () => (await streamStatus(started.id, 'items')) === 'paused' && (await extractIdle()),
+        30_000,
+        'the items stream to stop at a page boundary',
+      );
       const paused = await engine.jobs.get(started.id);
       expect(paused.status).toBe('paused');
       expect(paused.streamStates!.find((s) => s.stream === 'items')!.status).toBe('paused');
-      await new Promise((r) => setTimeout(r, 300));
+      await waitUntil(allStagesIdle, 30_000, 'the pages extracted before the pause to be loaded');
       expect((await engine.jobs.get(started.id)).counters.extracted).toBe(paused.counters.extracted);
       expect(paused.counters.extracted).toBeLessThan(3003);
       await expect(engine.jobs.pause(started.id)).rejects.toMatchObject({ code: 'illegal_transition' });
@@ -316,13 +333,20 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
         config: { records: 5000, pageSize: 50, pageDelayMs: 20 },
       });
       const job = await engine.jobs.start({ integrationId: slow.id });
-      while ((await engine.jobs.get(job.id)).counters.extracted < 100)
-        await new Promise((r) => setTimeout(r, 10));
+      await waitUntil(
+        async () => (await engine.jobs.get(job.id)).counters.extracted >= 100,
+        30_000,
+        '100 records extracted',
+      );
       const cancelled = await engine.jobs.cancel(job.id);
       expect(cancelled.status).toBe('cancelled');
-      await new Promise((r) => setTimeout(r, 300));
+      await waitUntil(
+        async () => (await streamStatus(job.id, 'items')) === 'cancelled' && (await extractIdle()),
+        30_000,
+        'the items stream to stop at a page boundary',
+      );
       const settled = await engine.jobs.get(job.id);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitUntil(allStagesIdle, 30_000, 'the queues to drain');
       const after = await engine.jobs.get(job.id);
       expect(after.status).toBe('cancelled');
       expect(after.counters.extracted).toBe(settled.counters.extracted);
@@ -424,7 +448,11 @@ describe.each(testDbKinds())('engine on %s', (kind) => {
     const job = await engine.jobs.start({ integrationId: integration.id });
     const unsubscribe = engine.events.subscribe((e) => seen.push(e), { jobId: job.id });
     await engine.jobs.waitFor(job.id);
-    await new Promise((r) => setTimeout(r, 600));
+    await waitUntil(
+      () => seen.some((e) => e.type === 'job.status' && e.status === 'succeeded'),
+      10_000,
+      'the subscriber to receive the final status',
+    );
     unsubscribe();
     const history = await engine.events.since(0, { jobId: job.id });
     expect(history.map((e) => e.type)).toContain('stream.progress');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { memoryQueue } from './memory-queue.js';
 import { testQueueAdapter } from '../testing/queue-suite.js';
+import { sleep } from '../sleep.js';
+import { waitUntil } from '../testing/wait-until.js';
 
 testQueueAdapter({ create: () => memoryQueue({ maxAttempts: 3, retryDelaysMs: [10, 20] }), maxAttempts: 3 });
 
@@ -21,8 +23,13 @@ describe('memoryQueue stats', () => {
       'load',
       Array.from({ length: 50 }, (_, i) => ({ i })),
     );
-    while (handled < 50) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(
+      async () => handled >= 50 && (await queue.stats!())[2]!.unacked === 0,
+      10_000,
+      '50 acknowledged',
+    );
+    // Rates are per second between two calls: some time has to pass between them.
+    await sleep(20);
     const load = (await queue.stats!()).find((s) => s.stage === 'load')!;
     expect(load.publishRate).toBeGreaterThan(0);
     expect(load.ackRate).toBeGreaterThan(0);
