@@ -26,3 +26,4 @@ export {
   type FakeSourceHooks,
   type StrictCheckOptions,
 } from './strict-checks.js';
+export { testPrivateAddresses, type PrivateAddressSuiteOptions } from './private-address-suite.js';
