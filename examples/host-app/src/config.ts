@@ -133,6 +133,10 @@ const envSchema = z.object({
     )
     .pipe(networkOptionsSchema.shape.allow.unwrap())
     .default([]),
+  /** Days to keep events, finished jobs and raw rows a newer payload supersedes; 0 keeps them. */
+  ETL_RETENTION_EVENTS_DAYS: z.coerce.number().min(0).max(36_500).default(30),
+  ETL_RETENTION_JOBS_DAYS: z.coerce.number().min(0).max(36_500).default(90),
+  ETL_RETENTION_RAW_DAYS: z.coerce.number().min(0).max(36_500).default(180),
 });
 
 export type Config = z.output<typeof envSchema>;

@@ -2,6 +2,7 @@ import type { Connector, Stage } from '@etl/core';
 import { createHostApp } from './app.js';
 import type { Config } from './config.js';
 import { logJobOutcomes } from './job-log.js';
+import { startRetention } from './retention.js';
 import { logLine } from './log.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
@@ -34,6 +35,7 @@ export async function startHost(
       ? startScheduler(engine, { tickMs: config.ETL_SCHEDULER_TICK_SECONDS * 1000, log: logLine })
       : undefined;
     const stopJobLog = logJobOutcomes(engine);
+    const stopRetention = config.ETL_SCHEDULER ? startRetention(engine, config) : () => undefined;
     const app = createHostApp({
       engine,
       metrics: runtime.metrics,
@@ -63,6 +65,7 @@ export async function startHost(
         stopping ??= (async () => {
           await scheduler?.stop();
           stopJobLog();
+          stopRetention();
           await Promise.all([closeServer(server), engine.stop()]);
           logLine({ event: 'worker.handled', handled: runtime.handled });
           await runtime.close();

@@ -169,6 +169,19 @@ export interface Engine {
     discard(id: string): Promise<void>;
   };
   queues: { stats(): Promise<QueueStats[]> };
+  /**
+   * Prunes what is older than each given age (milliseconds; omitted: kept): events, finished jobs, and raw
+   * rows superseded by a newer payload of the same record (the newest always stays, for replay). Works in
+   * batches; resolves with how many rows went.
+   *
+   * @example
+   * await engine.prune({ eventsMs: 30 * day, finishedJobsMs: 90 * day, supersededRawMs: 180 * day });
+   */
+  prune(ages: { eventsMs?: number; finishedJobsMs?: number; supersededRawMs?: number }): Promise<{
+    events: number;
+    finishedJobs: number;
+    supersededRaw: number;
+  }>;
   /** Jobs by status, records per stage, throttling and dead letters, for metrics. */
   stats(): Promise<EngineStats>;
 }

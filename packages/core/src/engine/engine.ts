@@ -82,6 +82,24 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     deadLetters: deadLettersApi(queue),
     queues: queuesApi(queue),
     stats: engineStats({ jobs: rt.jobs, budgets: gates, events, queue }),
+    async prune(ages) {
+      const drain = async (step: () => Promise<number>) => {
+        let total = 0;
+        for (let n = await step(); n > 0; n = await step()) total += n;
+        return total;
+      };
+      return {
+        events: ages.eventsMs === undefined ? 0 : await drain(() => events.prune(ages.eventsMs!)),
+        finishedJobs:
+          ages.finishedJobsMs === undefined
+            ? 0
+            : await drain(() => rt.jobs.pruneFinished(ages.finishedJobsMs!)),
+        supersededRaw:
+          ages.supersededRawMs === undefined
+            ? 0
+            : await drain(() => rt.raw.pruneSuperseded(ages.supersededRawMs!)),
+      };
+    },
   };
 }
 

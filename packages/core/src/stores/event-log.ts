@@ -127,6 +127,15 @@ export function eventLog(db: Db, schema: string, pollMs: number) {
         JSON.stringify(payload),
       ]);
     },
+    /** Deletes events older than `olderThanMs`, at most `limit` (the oldest first); resolves with how many. */
+    async prune(olderThanMs: number, limit = 10_000): Promise<number> {
+      const { rowCount } = await db.query(
+        `DELETE FROM ${table} WHERE id IN (
+           SELECT id FROM ${table} WHERE at < now() - $1 * interval '1 millisecond' ORDER BY id LIMIT $2)`,
+        [olderThanMs, limit],
+      );
+      return rowCount ?? 0;
+    },
     /** How many events of a type the log holds (every process's). */
     async count(type: EngineEventPayload['type']): Promise<number> {
       const { rows } = await db.query<{ n: string }>(

@@ -551,6 +551,19 @@ function leaseStatements(db: Db, schema: string) {
         [owner, leaseMs],
       );
     },
+    /**
+     * Deletes finished jobs (and their streams) that finished more than `olderThanMs` ago, at most `limit`;
+     * resolves with how many. Their raw rows stay (replay reads them by integration and stream).
+     */
+    async pruneFinished(olderThanMs: number, limit = 1_000): Promise<number> {
+      const { rowCount } = await db.query(
+        `DELETE FROM ${jobs} WHERE id IN (
+           SELECT id FROM ${jobs} WHERE status IN ('succeeded', 'partial', 'failed', 'cancelled')
+             AND finished_at < now() - $1 * interval '1 millisecond' ORDER BY finished_at LIMIT $2)`,
+        [olderThanMs, limit],
+      );
+      return rowCount ?? 0;
+    },
     /** Hands back the leases `owner` holds (a graceful stop): the next process may take the jobs over at once. */
     async releaseJobLeases(owner: string): Promise<void> {
       await db.query(

@@ -136,6 +136,23 @@ export function rawStore(db: Db, schema: string) {
     },
 
     /** Pending rows of running or paused jobs, per job, stream and partition: what a restart must transform. */
+    /**
+     * Deletes loaded raw rows extracted more than `olderThanMs` ago that a newer row of the same record
+     * (integration, stream, partition, source id) supersedes, at most `limit`; resolves with how many. The
+     * newest payload of every record stays, so a replay still rebuilds the current state.
+     */
+    async pruneSuperseded(olderThanMs: number, limit = 10_000): Promise<number> {
+      const { rowCount } = await db.query(
+        `DELETE FROM ${table} WHERE id IN (
+           SELECT r.id FROM ${table} r
+           WHERE r.status = 'loaded' AND r.extracted_at < now() - $1 * interval '1 millisecond'
+             AND EXISTS (SELECT 1 FROM ${table} n WHERE n.integration_id = r.integration_id AND n.stream = r.stream
+                           AND n.partition = r.partition AND n.source_id = r.source_id AND n.id > r.id)
+           ORDER BY r.id LIMIT $2)`,
+        [olderThanMs, limit],
+      );
+      return rowCount ?? 0;
+    },
     async pendingOfActiveJobs(jobIds?: string[]): Promise<RawBatch[]> {
       const { rows } = await db.query<{
         id: string;
