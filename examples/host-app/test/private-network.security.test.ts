@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createEngine, memoryQueue, openDb, type Engine } from '@etl/core';
+import { createEngine, memoryQueue, openDb } from '@etl/core';
 import {
   fakeDns,
   loopbackName,
@@ -9,9 +9,8 @@ import {
   redirectingServer,
   uniqueSchema,
 } from '@etl/core/testing';
-import { createEtlUi } from '@etl/ui';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMountedUi, type MountedUi } from './mounted-ui.js';
 import { hostConnectors } from '../src/runtime.js';
 
 /**
@@ -68,45 +67,26 @@ const switchOffAttempts: Record<string, unknown>[] = [
 ];
 
 describe('private addresses are the host’s decision (through the mounted UI)', () => {
-  let engine: Engine;
-  let closeDb: () => Promise<void>;
-  let app: Hono;
+  let ui: MountedUi;
   let target: Awaited<ReturnType<typeof connectionCounter>>;
   let redirect: Awaited<ReturnType<typeof redirectingServer>>;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(`/etl/api${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const api: MountedUi['api'] = (...args) => ui.api(...args);
+  const engine = () => ui.engine;
 
   beforeAll(async () => {
     target = await connectionCounter();
     redirect = await redirectingServer(`https://127.0.0.1:${target.port}`);
-    const opened = await openDb();
-    closeDb = opened.close;
-    engine = await createEngine({
-      db: opened.db,
-      schema: uniqueSchema('netguard'),
-      queue: memoryQueue({ maxAttempts: 2, retryDelaysMs: [10] }),
-      connectors: hostConnectors(),
-      secretKey: 'private-network-matrix-key-0123456789',
-      progressIntervalMs: 0,
+    ui = await startMountedUi({
+      schemaPrefix: 'netguard',
       // The host allows one public-looking name (the redirecting server) and nothing private.
       network: { allow: [publicName], lookup: fakeDns() },
       http: { maxAttempts: 1, giveUpAfterMs: 2_000, connectTimeoutMs: 1_000 },
     });
-    await engine.startWorkers();
-    app = new Hono();
-    app.route('/etl', createEtlUi({ engine }));
   });
   afterAll(async () => {
-    await engine.stop();
+    await ui.close();
     await Promise.all([target.close(), redirect.close()]);
-    await closeDb();
   });
 
   const addresses = () => [
@@ -136,7 +116,7 @@ describe('private addresses are the host’s decision (through the mounted UI)',
       expect(tested.body.result.ok, `${what}: ${tested.body.result.message}`).toBe(false);
       const started = await api('POST', '/jobs', { integrationId: id, mode: 'full' });
       expect(started.status, what).toBe(201);
-      const job = await engine.jobs.waitFor(started.body.job.id, { timeoutMs: 30_000 });
+      const job = await engine().jobs.waitFor(started.body.job.id, { timeoutMs: 30_000 });
       expect(job.status, what).toBe('failed');
       const errors = job.errors.map((e) => e.message).join('\n');
       expect(errors, what).toContain(c.urlField);

@@ -1,13 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createEngine, memoryQueue, openDb, type Engine } from '@etl/core';
 import { startFakeGitHub } from '@etl/connector-github/testing';
 import { startFakeJira } from '@etl/connector-jira/testing';
-import { uniqueSchema } from '@etl/core/testing';
-import { createEtlUi } from '@etl/ui';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostConnectors } from '../src/runtime.js';
+import { startMountedUi, type MountedUi } from './mounted-ui.js';
 
 /**
  * A hostile API user changes an integration's URL to a host of their own, keeps the secret masked or leaves it
@@ -97,19 +93,10 @@ const cases: Case[] = [
 ];
 
 describe('a stored secret never follows a changed URL (through the mounted UI)', () => {
-  let engine: Engine;
-  let closeDb: () => Promise<void>;
-  let app: Hono;
+  let ui: MountedUi;
   let listener: Listener;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(`/etl/api${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const api: MountedUi['api'] = (...args) => ui.api(...args);
 
   const runJob = async (integrationId: string) => {
     const started = await api('POST', '/jobs', { integrationId, mode: 'full' });
@@ -125,27 +112,16 @@ describe('a stored secret never follows a changed URL (through the mounted UI)',
   };
 
   beforeAll(async () => {
-    const opened = await openDb();
-    closeDb = opened.close;
-    engine = await createEngine({
-      db: opened.db,
-      schema: uniqueSchema('origin'),
-      queue: memoryQueue({ maxAttempts: 2, retryDelaysMs: [10] }),
-      connectors: hostConnectors(),
-      secretKey: 'origin-probe-secret-key-0123456789',
-      progressIntervalMs: 0,
+    ui = await startMountedUi({
+      schemaPrefix: 'origin',
       // The fakes and the listener are on 127.0.0.1: the host allows loopback (no integration config can).
       network: { allow: ['127.0.0.0/8'] },
     });
-    await engine.startWorkers();
-    app = new Hono();
-    app.route('/etl', createEtlUi({ engine }));
     listener = await startListener();
   });
   afterAll(async () => {
-    await engine.stop();
+    await ui.close();
     await listener.close();
-    await closeDb();
   });
 
   it.each(cases)(
