@@ -292,7 +292,15 @@ export function restConnector<C>(options: RestConnectorOptions<C>): Connector<C>
     if (!stream) throw new EtlError('invalid_input', `unknown stream "${name}"`, { plugin: options.name });
     return stream;
   };
+  const listing = options.streams.find((s) => typeof s.options.path === 'string');
   return {
+    // Without a check of its own, a connection test reads the first stream that needs no partition: the
+    // answer then goes through the same guard, origin rule and error classes as a job.
+    check: async (_config, { http }) => {
+      if (!listing) return { ok: true, message: `${options.name} has no stream to test; config is valid` };
+      await http.request({ path: listing.options.path as string });
+      return { ok: true, message: `${options.name}: reached ${listing.definition.name}` };
+    },
     ...options,
     streams: options.streams.map((s) => s.definition),
     extractor: {
